@@ -1,0 +1,98 @@
+"""``noisyseg``: the one door to the backend. The QGIS plugin runs it as a subprocess.
+
+Each sub-command lives in ``qgis_noisyseg.commands.<name>`` with ``add_arguments(parser)`` and
+``run(args, reporter) -> outputs``. Command modules import their heavy dependencies (torch,
+rasterio) inside ``run``, so ``noisyseg --help`` and argument errors stay fast.
+
+Exit codes: 0 done, 1 internal error (with traceback), 2 user error (one line, no traceback),
+130 cancelled (SIGINT/SIGTERM; outputs are cleaned up or checkpointed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+import warnings
+from typing import Optional, Sequence
+
+from . import __version__
+
+COMMANDS = {
+    "export": "Export map layers as a noisy image/mask tile dataset",
+    "corrupt": "Simulate label noise on a dataset (remove, shift, erode, dilate, rotate, flip)",
+    "demo": "Run the main job on the bundled Denmark Sentinel-2 scene",
+    "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",
+}
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse prints usage + message; we print one line
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(prog="noisyseg", description="Turn the maps you already have into a segmentation model for your imagery.")
+    parser.add_argument("--version", action="version", version=f"qgis_noisyseg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineArgumentParser)
+    sub.required = True
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.add_argument("--json", action="store_true", help="print progress as JSON lines on stdout")
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .core.errors import Cancelled, UserError
+    from .core.progress import Reporter, install_signal_handlers
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    reporter = Reporter(json_lines=args.json)
+    _route_python_warnings(reporter)
+    args.command_line = ["noisyseg", *argv]
+    restore = install_signal_handlers(reporter.cancel)
+    try:
+        outputs = args._module.run(args, reporter)
+    except UserError as exc:
+        message = str(exc).replace("\n", " ")
+        reporter.emit("error", message=message, kind="user")
+        sys.stderr.write(f"noisyseg {args.command}: error: {message}\n")
+        return EXIT_USER_ERROR
+    except Cancelled as exc:
+        reporter.emit("cancelled", reason=str(exc))
+        sys.stderr.write(f"noisyseg {args.command}: cancelled ({exc})\n")
+        return EXIT_CANCELLED
+    except Exception as exc:  # noqa: BLE001 - report, then show the traceback for the bug report
+        reporter.emit("error", message=f"{type(exc).__name__}: {exc}", kind="internal")
+        traceback.print_exc()
+        return 1
+    finally:
+        restore()
+    reporter.emit("done", outputs=outputs or {})
+    if not args.json and outputs:
+        for key, value in outputs.items():
+            if key != "warnings":
+                sys.stdout.write(f"{key}: {value}\n")
+    return 0
+
+
+def _route_python_warnings(reporter) -> None:
+    """Library warnings become one-line reporter warnings, not two-line Python ones. Two are
+    known noise: Debian's pyproj (imported by pyogrio, unused here) not finding its data from a
+    venv, and rasterio's NotGeoreferencedWarning, which our own checks turn into a clear error."""
+    warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
+    warnings.filterwarnings("ignore", message="Dataset has no geotransform")
+    warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+    warnings.showwarning = lambda message, category, *_rest, **_kw: reporter.warning(f"{category.__name__}: {message}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The dataset folder: ``manifest.json`` plus image and mask tiles (see docs/contracts.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import rasterio
+
+from .classes import ClassMap
+from .errors import UserError
+
+FORMAT = "noisyseg-dataset"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def mask_profile(transform, crs, size: int) -> dict:
+    return {"driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint8", "nodata": 255,
+            "crs": crs, "transform": transform, "compress": "deflate"}
+
+
+class Dataset:
+    """A read-only view of a dataset folder."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        manifest_path = self.root / MANIFEST
+        if not self.root.is_dir():
+            raise UserError(f"dataset {self.root} does not exist")
+        if not manifest_path.is_file():
+            raise UserError(f"{self.root} is not a noisyseg dataset (no {MANIFEST}); create one with `noisyseg export`")
+        try:
+            self.manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"{manifest_path} is not valid JSON ({exc})") from None
+        if self.manifest.get("format") != FORMAT:
+            raise UserError(f"{manifest_path} is not a noisyseg dataset manifest")
+        if self.manifest.get("format_version", 0) > FORMAT_VERSION:
+            raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
+                            f"{self.manifest['format_version']}); upgrade the plugin")
+        self.classes = ClassMap.from_json({"classes": self.manifest["classes"]}, source=str(manifest_path))
+
+    @property
+    def tiles(self) -> list[dict]:
+        return self.manifest["tiles"]
+
+    def split(self, name: Optional[str]) -> list[dict]:
+        return [t for t in self.tiles if name is None or t["split"] == name]
+
+    @property
+    def ignore_index(self) -> int:
+        return int(self.manifest.get("ignore_index", 255))
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.manifest["image"]["count"])
+
+    def read_image(self, tile: dict) -> np.ndarray:
+        with rasterio.open(self.root / tile["image"]) as src:
+            return src.read()
+
+    def read_mask(self, tile: dict) -> np.ndarray:
+        with rasterio.open(self.root / tile["mask"]) as src:
+            return src.read(1)
+
+    def read_valid(self, tile: dict) -> np.ndarray:
+        with rasterio.open(self.root / tile["image"]) as src:
+            return src.dataset_mask() > 0
+
+
+def class_histogram(mask: np.ndarray, ignore: int = 255) -> dict[str, int]:
+    counts = np.bincount(mask.ravel(), minlength=256)
+    return {str(i): int(c) for i, c in enumerate(counts) if c and i != ignore}
+
+
+class RunningBandStats:
+    """Per-band mean and standard deviation over valid pixels, merged tile by tile (Chan et al.)."""
+
+    def __init__(self, bands: int) -> None:
+        self.count = 0
+        self.mean = np.zeros(bands)
+        self.m2 = np.zeros(bands)
+
+    def add(self, pixels: np.ndarray, valid: np.ndarray) -> None:
+        values = pixels[:, valid].astype(np.float64)
+        n = values.shape[1]
+        if n == 0:
+            return
+        mean = values.mean(axis=1)
+        m2 = ((values - mean[:, None]) ** 2).sum(axis=1)
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.m2 = self.m2 + m2 + delta**2 * self.count * n / total
+        self.count = total
+
+    def result(self) -> dict:
+        std = np.sqrt(self.m2 / max(self.count - 1, 1))
+        return {"mean": self.mean.tolist(), "std": np.maximum(std, 1e-6).tolist(), "pixels": int(self.count)}
+

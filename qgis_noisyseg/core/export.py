@@ -1,0 +1,210 @@
+"""``noisyseg export``: burn map layers onto the image grid and cut image/mask tile pairs.
+
+Work goes strip by strip (one row of tiles): read the image strip and its valid area, burn every
+label source into the strip in order (later over earlier), then cut and write the tiles. Memory is
+O(image width x tile), whatever the raster's height, and nothing is written under ``--out``
+until the whole dataset is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import rasterio
+from rasterio.windows import Window, bounds as window_bounds, transform as window_transform
+
+from .. import __version__
+from .atomic import atomic_dir, check_output_free, write_json
+from .classes import BACKGROUND, IGNORE, ClassMap
+from .dataset import FORMAT, FORMAT_VERSION, MANIFEST, RunningBandStats, class_histogram, mask_profile
+from .errors import UserError
+from .grid import assign_splits, default_block_px, tile_rows
+from .imagery import Imagery, crs_label
+from .labels import RasterLabels, VectorLabels, open_label_source
+from .progress import Reporter
+
+UNLABELED_CHOICES = ("background", "ignore")
+
+
+def export_dataset(
+    image: str | Path,
+    labels: Sequence[str],
+    out: str | Path,
+    *,
+    field: Optional[str] = None,
+    classes: Optional[str | Path] = None,
+    unlabeled: str = "ignore",
+    all_touched: bool = False,
+    tile: int = 256,
+    stride: Optional[int] = None,
+    min_valid: float = 0.5,
+    split: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    encoding: Optional[str] = None,
+    overwrite: bool = False,
+    reporter: Optional[Reporter] = None,
+    command: Optional[list[str]] = None,
+    arguments: Optional[dict] = None,
+) -> dict:
+    reporter = reporter or Reporter()
+    out = Path(out)
+    stride = stride or tile
+    if unlabeled not in UNLABELED_CHOICES:
+        raise UserError(f"--unlabeled must be one of {', '.join(UNLABELED_CHOICES)}")
+    if not 0.0 <= min_valid <= 1.0:
+        raise UserError("--min-valid must be a fraction between 0 and 1")
+    if not labels:
+        raise UserError("give at least one --labels source")
+    check_output_free(out, overwrite)
+
+    with contextlib.ExitStack() as stack:
+        img = stack.enter_context(Imagery(image))
+        sources = []
+        for text in labels:
+            source = open_label_source(text, img.src.crs, tuple(img.src.bounds), field=field,
+                                       encoding=encoding, all_touched=all_touched)
+            if isinstance(source, RasterLabels):
+                stack.callback(source.close)
+            sources.append(source)
+        class_map = _class_map(classes, sources, field)
+        for source in sources:
+            source.bind(class_map)
+        rows = tile_rows(img.height, img.width, tile, stride)
+        block_px = default_block_px(tile, stride)
+        splits, dropped = assign_splits([t for row in rows for t in row], split, block_px, seed)
+        fill = BACKGROUND if unlabeled == "background" else IGNORE
+
+        with atomic_dir(out, overwrite=overwrite) as tmp:
+            (tmp / "images").mkdir()
+            (tmp / "masks").mkdir()
+            entries, band_stats = _write_tiles(tmp, img, sources, class_map, rows, splits, fill, min_valid, reporter)
+            if not entries:
+                raise UserError(f"no tile has at least {min_valid:.0%} valid image pixels; lower --min-valid "
+                                "or check the image's nodata")
+            repaired = sum(len(s.repaired_fids) for s in sources if isinstance(s, VectorLabels))
+            if repaired:
+                reporter.warning(f"repaired {repaired} invalid geometries (shapely make_valid)")
+            for source in sources:
+                if source.unmatched:
+                    listed = ", ".join(f"{v!r} ({n})" for v, n in list(source.unmatched.items())[:10])
+                    reporter.warning(f"{source.name}: values with no class were set to ignore: {listed}")
+            if not any(t["labeled_fraction"] > 0 for t in entries):
+                reporter.warning("no tile has any labelled pixel; check --field, --classes and --unlabeled")
+            manifest = {
+                "format": FORMAT,
+                "format_version": FORMAT_VERSION,
+                "package_version": __version__,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "command": command,
+                "arguments": arguments or {},
+                "crs": crs_label(img.src.crs),
+                "crs_wkt": img.src.crs.to_wkt(),
+                "resolution": list(img.src.res),
+                "units": _units(img.src.crs),
+                "tile_size": tile,
+                "stride": stride,
+                "ignore_index": IGNORE,
+                "unlabeled": unlabeled,
+                "image": img.describe(),
+                "band_stats": band_stats,
+                "label_sources": [s.describe() for s in sources],
+                "classes": [c.to_dict() for c in class_map.classes],
+                "label_source": "noisy",
+                "noise": None,
+                "split_block_px": block_px,
+                "splits": {name: sum(1 for t in entries if t["split"] == name) for name in ("train", "val", "test")},
+                "dropped_at_split_borders": dropped,
+                "tiles": entries,
+            }
+            write_json(tmp / MANIFEST, manifest)
+            class_map.save(tmp / "classes.json")
+    reporter.info(f"wrote {len(entries)} tiles to {out}")
+    return {"dataset": str(out), "tiles": len(entries), "splits": manifest["splits"],
+            "classes": len(class_map.classes), "warnings": list(reporter.warnings)}
+
+
+def _class_map(classes: Optional[str | Path], sources, field: Optional[str]) -> ClassMap:
+    if classes is not None:
+        return ClassMap.load(Path(classes))
+    vectors = [s for s in sources if isinstance(s, VectorLabels)]
+    if vectors and field is None and len(vectors) == len(sources):
+        return ClassMap.single(vectors[0].layer or vectors[0].path.stem)
+    if vectors and field is None:
+        raise UserError("mixing vector and raster label sources needs --field or --classes")
+    values: list[str] = []
+    for source in sources:
+        values.extend(source.values())
+    if not values:
+        raise UserError("the label sources hold no values to make classes from; check --field")
+    return ClassMap.from_values(values)
+
+
+def _units(crs) -> str:
+    if crs.is_geographic:
+        return "degree"
+    try:
+        return crs.linear_units or "unknown"
+    except Exception:  # noqa: BLE001 - exotic CRS definitions
+        return "unknown"
+
+
+def _write_tiles(tmp: Path, img: Imagery, sources, class_map: ClassMap, rows, splits, fill: int,
+                 min_valid: float, reporter: Reporter) -> tuple[list[dict], dict]:
+    total = sum(1 for row in rows for t in row if t in splits)
+    done = 0
+    entries: list[dict] = []
+    stats = RunningBandStats(len(img.band_indexes))
+    colormap = class_map.colormap()
+    image_profile = {"driver": "GTiff", "count": len(img.band_indexes), "dtype": img.dtype, "nodata": img.src.nodata,
+                     "crs": img.src.crs, "compress": "deflate"}
+    for row in rows:
+        kept = [t for t in row if t in splits]
+        if not kept:
+            continue
+        tile = row[0].size
+        strip = Window(0, row[0].row_off, img.width, tile)
+        strip_transform = window_transform(strip, img.src.transform)
+        pixels = img.read(strip)
+        valid = img.valid(strip)
+        mask = np.full((tile, img.width), fill, dtype=np.uint8)
+        strip_bounds = window_bounds(strip, img.src.transform)
+        for source in sources:
+            source.burn(mask, strip_transform, strip_bounds)
+        mask[~valid] = IGNORE
+        for t in kept:
+            cols = slice(t.col_off, t.col_off + tile)
+            tile_valid = valid[:, cols]
+            valid_fraction = float(tile_valid.mean())
+            done += 1
+            if valid_fraction < min_valid or valid_fraction == 0.0:
+                continue
+            tile_pixels = pixels[:, :, cols]
+            tile_mask = mask[:, cols]
+            transform = window_transform(t.window, img.src.transform)
+            image_rel, mask_rel = f"images/{t.id}.tif", f"masks/{t.id}.tif"
+            with rasterio.open(tmp / image_rel, "w", width=tile, height=tile, transform=transform, **image_profile) as dst:
+                dst.write(tile_pixels)
+            with rasterio.open(tmp / mask_rel, "w", **mask_profile(transform, img.src.crs, tile)) as dst:
+                dst.write(tile_mask, 1)
+                dst.write_colormap(1, colormap)
+            split = splits[t]
+            if split == "train":
+                stats.add(tile_pixels, tile_valid)
+            entries.append({
+                "id": t.id, "image": image_rel, "mask": mask_rel,
+                "window": {"col_off": t.col_off, "row_off": t.row_off, "width": tile, "height": tile},
+                "transform": list(transform)[:6], "split": split, "label_source": "noisy",
+                "valid_fraction": round(valid_fraction, 6),
+                "labeled_fraction": round(float((tile_mask != IGNORE).mean()), 6),
+                "class_histogram": class_histogram(tile_mask),
+            })
+        reporter.progress("export", done, total)
+    if stats.count == 0 and entries:
+        for entry in entries:  # no train tile: fall back to every tile's pixels for the statistics
+            with rasterio.open(tmp / entry["image"]) as src:
+                stats.add(src.read(), src.dataset_mask() > 0)
+    return entries, stats.result()

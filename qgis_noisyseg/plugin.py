@@ -1,0 +1,57 @@
+"""The QGIS plugin object: menu and toolbar actions. Imports only Qt and qgis.*."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import Qgis, QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+
+
+class NoisySegPlugin:
+    def __init__(self, iface) -> None:
+        self.iface = iface
+        self.actions: list[QAction] = []
+        self.menu = self.tr("&Noisy labels segmentation")
+        self._tasks = []
+
+    @staticmethod
+    def tr(text: str) -> str:
+        return QCoreApplication.translate("NoisySegPlugin", text)
+
+    def initGui(self) -> None:  # noqa: N802 (QGIS's name)
+        check = QAction(QIcon(str(PLUGIN_DIR / "icon.png")), self.tr("Check backend environment"), self.iface.mainWindow())
+        check.setObjectName("noisyseg_check_environment")
+        check.triggered.connect(self.check_environment)
+        self.iface.addPluginToMenu(self.menu, check)
+        self.actions.append(check)
+
+    def unload(self) -> None:
+        for action in self.actions:
+            self.iface.removePluginMenu(self.menu, action)
+            action.deleteLater()
+        self.actions.clear()
+
+    def check_environment(self) -> None:
+        from .gui.backend import BackendTask
+
+        task = BackendTask(self.tr("Checking the noisyseg backend"), ["env"], on_finished=self._show_environment)
+        self._tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+
+    def _show_environment(self, task) -> None:
+        self._tasks.remove(task)
+        bar = self.iface.messageBar()
+        if task.outputs is None:
+            bar.pushMessage("noisyseg", self.tr("Backend not usable: {}").format(task.error), Qgis.Critical, 0)
+            return
+        o = task.outputs
+        device = o.get("gpu") or o.get("device", "cpu").upper()
+        bar.pushMessage("noisyseg", self.tr("Backend ready: Python {python}, torch {torch}, device {device}, "
+                                            "onnxruntime {ort}, qgis_noisyseg {version}").format(
+            python=o.get("python"), torch=o.get("torch"), device=device, ort=o.get("onnxruntime"),
+            version=o.get("package_version")), Qgis.Success, 10)

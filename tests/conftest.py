@@ -1,0 +1,58 @@
+"""Shared fixtures. Unit tests run without QGIS (-p no:pytest_qgis); tests/qgis run with it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+DENMARK = DATA / "denmark_s2_fields"
+ATLANTA = DATA / "spacenet_atlanta_buildings"
+VEGAS = DATA / "spacenet_vegas_roads"
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.out.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def run_cli(capsys):
+    """Runs ``noisyseg ARGS`` in this process and returns exit code, stdout and stderr."""
+    from qgis_noisyseg.cli import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse errors
+            code = exc.code
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run
+
+
+def assert_user_error(result: CliResult, *fragments: str) -> None:
+    """Exit 2, one line on stderr naming the problem, no traceback."""
+    assert result.code == 2, (result.code, result.err)
+    lines = [line for line in result.err.splitlines() if line.strip()]
+    assert len(lines) == 1, result.err
+    assert "Traceback" not in result.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="session")
+def python_exe() -> str:
+    return sys.executable

@@ -1,0 +1,84 @@
+"""The plugin inside real QGIS (pytest-qgis, no display): metadata, classFactory, menu, backend task."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import qgis.utils
+from qgis.core import QgsApplication, QgsTask
+
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def plugin(qgis_iface):
+    import qgis_noisyseg
+
+    instance = qgis_noisyseg.classFactory(qgis_iface)
+    instance.initGui()
+    yield instance
+    instance.unload()
+
+
+def test_qgis_reads_the_plugin_metadata(qgis_app):
+    if str(REPO) not in qgis.utils.plugin_paths:
+        qgis.utils.plugin_paths.append(str(REPO))
+    qgis.utils.updateAvailablePlugins()
+    assert "qgis_noisyseg" in qgis.utils.available_plugins
+    assert qgis.utils.pluginMetadata("qgis_noisyseg", "qgisMinimumVersion") == "3.22"
+    assert qgis.utils.pluginMetadata("qgis_noisyseg", "icon") == "icon.png"
+    assert (REPO / "qgis_noisyseg" / "icon.png").is_file()
+
+
+def test_classfactory_does_not_import_torch(qgis_iface):
+    import qgis_noisyseg
+
+    instance = qgis_noisyseg.classFactory(qgis_iface)
+    instance.initGui()
+    instance.unload()
+    assert "torch" not in sys.modules
+
+
+def test_unload_removes_every_action(qgis_iface, plugin):
+    assert plugin.actions and all(a.parent() is not None for a in plugin.actions)
+    names = [a.objectName() for a in plugin.actions]
+    assert "noisyseg_check_environment" in names
+    plugin.unload()
+    assert plugin.actions == []
+
+
+def test_backend_task_reports_environment(qgis_app):
+    from qgis_noisyseg.gui.backend import BackendTask
+
+    task = BackendTask("env", ["env", "--no-torch"])
+    events = []
+    task.backend_event.connect(events.append)
+    assert task.run() is True, task.error
+    assert task.outputs["package_version"] and task.outputs["python"].startswith("3.")
+    assert "CPUExecutionProvider" in task.outputs["onnxruntime_providers"]
+
+
+def test_backend_user_error_becomes_a_message(qgis_app, tmp_path):
+    from qgis_noisyseg.gui.backend import BackendTask
+
+    task = BackendTask("export", ["export", "--image", str(tmp_path / "missing.tif"), "--labels", "x.shp",
+                                  "--out", str(tmp_path / "ds")])
+    assert task.run() is False
+    assert task.returncode == 2
+    assert "missing.tif does not exist" in task.error
+
+
+def test_backend_task_runs_under_the_task_manager(qgis_app):
+    from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer
+
+    from qgis_noisyseg.gui.backend import BackendTask
+
+    finished = []
+    task = BackendTask("env", ["env", "--no-torch"], on_finished=finished.append)
+    QgsApplication.taskManager().addTask(task)
+    timer = QElapsedTimer()
+    timer.start()
+    while not finished and timer.elapsed() < 60_000:
+        QCoreApplication.processEvents()
+    assert finished == [task] and task.status() == QgsTask.Complete
