@@ -1,0 +1,191 @@
+"""Streamed sliding-window prediction of a whole raster (or an extent of it).
+
+Tiles (see grid.py) are predicted in batches in row-major order; their softmax probabilities,
+weighted by the blending window (blending.py), are summed into a rolling buffer
+(accumulator.py). After each batch the rows no later tile can reach are final: they are
+normalised by the weight sum, turned into class ids / confidence / probabilities and written
+with windowed writes. Rows are released in whole 256-row blocks of the output, so each
+compressed block is written once. Memory is O(width x tile x classes), independent of height.
+
+Every output goes to a temporary name beside its target and is renamed only when the run
+completes, so a failed or cancelled run leaves nothing under the final names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+import rasterio
+from rasterio.enums import ColorInterp
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.windows import Window
+
+from ..core.atomic import atomic_file
+from ..core.errors import UserError
+from ..core.progress import Reporter
+from .accumulator import StripAccumulator
+from .grid import TileLayout, check_tiling, extent_window
+from .model import OnnxSegmenter
+from .qml import write_class_qml, write_confidence_qml
+from .writers import BLOCK_SIZE, PredictionWriter
+
+CONFIDENCE_DTYPES = ("uint8", "float32")
+RESOLUTION_TOLERANCE = 0.1  # relative difference before the resolution warning
+
+
+def predict_raster(
+    segmenter: OnnxSegmenter,
+    image_path: "str | os.PathLike",
+    out_path: "str | os.PathLike",
+    *,
+    confidence_path: "Optional[str | os.PathLike]" = None,
+    confidence_dtype: str = "uint8",
+    probabilities_path: "Optional[str | os.PathLike]" = None,
+    extent: Optional[Sequence[float]] = None,
+    tile: Optional[int] = None,
+    overlap: Optional[int] = None,
+    batch_size: int = 4,
+    reporter: Optional[Reporter] = None,
+) -> dict[str, str]:
+    """Predicts ``image_path`` (within ``extent``, xmin, ymin, xmax, ymax in the image's CRS)
+    into ``out_path`` (uint8 class ids) plus its ``.qml`` style, and optionally a confidence
+    and a probabilities raster. Returns the written paths by kind."""
+    tile = segmenter.tile_size if tile is None else int(tile)
+    overlap = segmenter.overlap if overlap is None else int(overlap)
+    check_tiling(tile, overlap)
+    if confidence_dtype not in CONFIDENCE_DTYPES:
+        raise UserError(f"confidence dtype {confidence_dtype!r} must be one of {', '.join(CONFIDENCE_DTYPES)}")
+    if batch_size < 1:
+        raise UserError(f"batch size {batch_size} must be at least 1")
+    targets = _output_targets(image_path, out_path, confidence_path, probabilities_path)
+
+    with _open_image(image_path) as image:
+        band_indexes = _model_bands(image, segmenter, image_path)
+        window = Window(0, 0, image.width, image.height)
+        if extent is not None:
+            window = extent_window(image.transform, image.width, image.height, extent)
+        if reporter is not None:
+            _warn_on_resolution_mismatch(image, segmenter, reporter)
+        layout = TileLayout.plan(window.height, window.width, tile, overlap)
+        georeference = {"crs": image.crs, "transform": image.window_transform(window),
+                        "width": window.width, "height": window.height}
+
+        with contextlib.ExitStack() as renames:
+            temporary = {kind: renames.enter_context(atomic_file(path)) for kind, path in targets.items()}
+            with contextlib.ExitStack() as datasets:
+                writer = PredictionWriter(
+                    datasets, georeference, segmenter.classes, temporary["classes"],
+                    confidence_path=temporary.get("confidence"), confidence_dtype=confidence_dtype,
+                    probabilities_path=temporary.get("probabilities"))
+                _predict_tiles(segmenter, image, band_indexes, window, layout, writer, batch_size, reporter)
+                writer.build_overviews()
+            write_class_qml(temporary["style"], segmenter.classes)
+            if "confidence_style" in temporary:
+                write_confidence_qml(temporary["confidence_style"], 100 if confidence_dtype == "uint8" else 1)
+    return {kind: str(path) for kind, path in targets.items()}
+
+
+def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band_indexes: list[int],
+                   window: Window, layout: TileLayout, writer: PredictionWriter, batch_size: int,
+                   reporter: Optional[Reporter]) -> None:
+    accumulator = StripAccumulator(segmenter.num_classes, layout.buffer_rows(batch_size, BLOCK_SIZE), layout.width)
+    fill_values = segmenter.metadata.mean  # invalid pixels become 0 after normalisation
+    valid_height, valid_width = layout.valid_shape
+    tiles = layout.tiles
+    for start in range(0, len(tiles), batch_size):
+        batch = tiles[start:start + batch_size]
+        pixels = np.stack([_read_tile(image, band_indexes, window, layout, row, col, fill_values)
+                           for row, col in batch])
+        probabilities = softmax(segmenter.predict_batch(pixels))
+        for (row, col), tile_probabilities in zip(batch, probabilities):
+            accumulator.add(tile_probabilities[:, :valid_height, :valid_width], layout.weights(row, col), row, col)
+
+        next_row = tiles[start + batch_size][0] if start + batch_size < len(tiles) else layout.height
+        release_stop = next_row if next_row == layout.height else next_row // BLOCK_SIZE * BLOCK_SIZE
+        if release_stop > accumulator.top:
+            first_row, blended = accumulator.pop_rows(release_stop)
+            rows = Window(window.col_off, window.row_off + first_row, window.width, blended.shape[1])
+            writer.write_rows(first_row, blended, image.dataset_mask(window=rows) > 0)
+        if reporter is not None:
+            reporter.progress("predict", start + len(batch), len(tiles))
+
+
+def _read_tile(image: rasterio.DatasetReader, band_indexes: list[int], window: Window, layout: TileLayout,
+               row: int, col: int, fill_values: np.ndarray) -> np.ndarray:
+    """Raw pixels float32 [bands, tile_height, tile_width]; nodata and non-finite values replaced
+    by ``fill_values`` (one per band), reflect-padded when the window is smaller than a tile."""
+    valid_height, valid_width = layout.valid_shape
+    read_window = Window(window.col_off + col, window.row_off + row, valid_width, valid_height)
+    data = image.read(band_indexes, window=read_window, masked=True, out_dtype="float32")
+    pixels = np.asarray(data.data, dtype=np.float32)
+    invalid = np.ma.getmaskarray(data) | ~np.isfinite(pixels)
+    if invalid.any():
+        pixels = np.where(invalid, fill_values[:, None, None], pixels)
+    pad_rows, pad_cols = layout.tile_height - valid_height, layout.tile_width - valid_width
+    if pad_rows or pad_cols:
+        pixels = np.pad(pixels, ((0, 0), (0, pad_rows), (0, pad_cols)), mode="reflect")
+    return pixels
+
+
+def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=axis, keepdims=True)
+
+
+def _output_targets(image_path: "str | os.PathLike", out_path: "str | os.PathLike",
+                    confidence_path: "Optional[str | os.PathLike]",
+                    probabilities_path: "Optional[str | os.PathLike]") -> dict[str, Path]:
+    out_path = Path(out_path)
+    targets = {"classes": out_path, "style": out_path.with_suffix(".qml")}
+    if confidence_path is not None:
+        targets["confidence"] = Path(confidence_path)
+        targets["confidence_style"] = Path(confidence_path).with_suffix(".qml")
+    if probabilities_path is not None:
+        targets["probabilities"] = Path(probabilities_path)
+    resolved = [path.resolve() for path in targets.values()]
+    if len(set(resolved)) != len(resolved):
+        raise UserError("the output files must have different names (the .qml styles take the rasters' base names)")
+    if Path(image_path).resolve() in resolved:
+        raise UserError(f"{image_path}: an output would overwrite the input image")
+    return targets
+
+
+@contextlib.contextmanager
+def _open_image(path: "str | os.PathLike") -> Iterator[rasterio.DatasetReader]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            image = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise UserError(f"{path}: cannot open the image ({exc})") from None
+    with image:
+        if image.crs is None or image.transform.is_identity:
+            raise UserError(f"{path}: the image has no georeferencing (CRS and geotransform); "
+                            "assign them in QGIS (Raster > Projections) first")
+        yield image
+
+
+def _model_bands(image: rasterio.DatasetReader, segmenter: OnnxSegmenter, path: "str | os.PathLike") -> list[int]:
+    """The image's band indexes the model reads: all but alpha bands."""
+    band_indexes = [index for index, interp in enumerate(image.colorinterp, start=1) if interp != ColorInterp.alpha]
+    if len(band_indexes) != segmenter.in_channels:
+        raise UserError(f"{path}: the image has {len(band_indexes)} bands (alpha not counted), "
+                        f"the model expects {segmenter.in_channels}")
+    return band_indexes
+
+
+def _warn_on_resolution_mismatch(image: rasterio.DatasetReader, segmenter: OnnxSegmenter, reporter: Reporter) -> None:
+    expected = segmenter.resolution
+    if not expected:
+        return
+    actual = tuple(abs(value) for value in image.res)
+    if any(abs(a / e - 1) > RESOLUTION_TOLERANCE for a, e in zip(actual, expected) if e):
+        units = f" {segmenter.metadata.units}" if segmenter.metadata.units else ""
+        reporter.warning(f"the image's resolution {actual[0]:g} x {actual[1]:g} differs from the model's "
+                         f"{expected[0]:g} x {expected[1]:g}{units}; predictions may be poor")

@@ -1,0 +1,108 @@
+"""The prediction GeoTIFFs: class ids, and optionally confidence and per-class probabilities.
+
+All are tiled (256 x 256), deflate-compressed, in the image's CRS with the predicted window's
+transform, and get internal overviews when complete. Where the input is nodata:
+
+- classes: uint8, nodata 255, with the class colours as colour table and the class names as
+  ``CLASS_<id>`` tags (rasterio 1.4 cannot write GDAL category names or attribute tables, so
+  the names also go into the .qml style);
+- confidence: the largest class probability, uint8 percent 0..100 with nodata 255, or float32
+  0..1 with nodata -1;
+- probabilities: float32, one band per class, nodata -1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Optional
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+
+from ..core.classes import hex_to_rgb
+
+BLOCK_SIZE = 256
+CLASS_NODATA = 255
+CONFIDENCE_NODATA = {"uint8": 255, "float32": -1.0}
+PROBABILITY_NODATA = -1.0
+
+
+def overview_factors(width: int, height: int) -> list[int]:
+    """2, 4, 8, ... until the coarsest overview fits in one block (always at least 2)."""
+    factors = [2]
+    while max(width, height) / factors[-1] > BLOCK_SIZE:
+        factors.append(factors[-1] * 2)
+    return factors
+
+
+class PredictionWriter:
+    """Opens the output rasters on ``datasets`` (which closes them) and writes final rows."""
+
+    def __init__(self, datasets: contextlib.ExitStack, georeference: dict, classes: list[dict],
+                 class_path: "str | os.PathLike", *, confidence_path: "Optional[str | os.PathLike]" = None,
+                 confidence_dtype: str = "uint8",
+                 probabilities_path: "Optional[str | os.PathLike]" = None) -> None:
+        self.confidence_dtype = confidence_dtype
+        base = dict(driver="GTiff", tiled=True, blockxsize=BLOCK_SIZE, blockysize=BLOCK_SIZE,
+                    compress="deflate", BIGTIFF="IF_SAFER", **georeference)
+
+        self.class_raster = datasets.enter_context(rasterio.open(
+            class_path, "w", count=1, dtype="uint8", nodata=CLASS_NODATA, **base))
+        self.class_raster.write_colormap(1, _colour_table(classes))
+        self.class_raster.update_tags(1, **{f"CLASS_{cls['id']}": cls["name"] for cls in classes})
+        self.class_raster.set_band_description(1, "class")
+
+        self.confidence_raster = None
+        if confidence_path is not None:
+            self.confidence_raster = datasets.enter_context(rasterio.open(
+                confidence_path, "w", count=1, dtype=confidence_dtype,
+                nodata=CONFIDENCE_NODATA[confidence_dtype], **base))
+            unit = "percent" if confidence_dtype == "uint8" else "fraction"
+            self.confidence_raster.set_band_description(1, f"confidence ({unit})")
+
+        self.probability_raster = None
+        if probabilities_path is not None:
+            self.probability_raster = datasets.enter_context(rasterio.open(
+                probabilities_path, "w", count=len(classes), dtype="float32",
+                nodata=PROBABILITY_NODATA, **base))
+            for band, cls in enumerate(classes, start=1):
+                self.probability_raster.set_band_description(band, cls["name"])
+
+    def write_rows(self, first_row: int, probabilities: np.ndarray, valid: np.ndarray) -> None:
+        """Writes rows ``first_row..`` from blended probabilities [classes, n, width] and the
+        input's validity [n, width] (False = nodata)."""
+        rows, width = valid.shape
+        window = rasterio.windows.Window(0, first_row, width, rows)
+        invalid = ~valid
+
+        class_ids = probabilities.argmax(axis=0).astype(np.uint8)
+        class_ids[invalid] = CLASS_NODATA
+        self.class_raster.write(class_ids, 1, window=window)
+
+        if self.confidence_raster is not None:
+            confidence = probabilities.max(axis=0)
+            if self.confidence_dtype == "uint8":
+                confidence = np.clip(np.rint(confidence * 100), 0, 100).astype(np.uint8)
+            confidence[invalid] = CONFIDENCE_NODATA[self.confidence_dtype]
+            self.confidence_raster.write(confidence, 1, window=window)
+
+        if self.probability_raster is not None:
+            masked = np.where(invalid[None], np.float32(PROBABILITY_NODATA), probabilities)
+            self.probability_raster.write(masked.astype(np.float32, copy=False), window=window)
+
+    def build_overviews(self) -> None:
+        factors = overview_factors(self.class_raster.width, self.class_raster.height)
+        self.class_raster.build_overviews(factors, Resampling.nearest)
+        self.class_raster.update_tags(ns="rio_overview", resampling="nearest")
+        for continuous in (self.confidence_raster, self.probability_raster):
+            if continuous is not None:
+                continuous.build_overviews(factors, Resampling.average)
+                continuous.update_tags(ns="rio_overview", resampling="average")
+
+
+def _colour_table(classes: list[dict]) -> dict[int, tuple[int, int, int, int]]:
+    table = {cls["id"]: (*hex_to_rgb(cls["color"]), 255) for cls in classes}
+    table[CLASS_NODATA] = (0, 0, 0, 0)
+    return table
