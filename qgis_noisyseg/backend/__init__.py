@@ -1,0 +1,1 @@
+"""torch backend; runs in its own process, never inside QGIS."""
