@@ -19,7 +19,7 @@ MANIFEST = "manifest.json"
 
 def mask_profile(transform, crs, size: int) -> dict:
     return {"driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint8", "nodata": 255,
-            "crs": crs, "transform": transform, "compress": "deflate"}
+            "crs": crs, "transform": transform, "compress": "zstd", "zstd_level": 1}
 
 
 class Dataset:

@@ -1,0 +1,43 @@
+"""`make bench`: runs every benchmark and prints ratios measured in the same run.
+
+Usage: python benchmarks/run.py --out bench_out [--only export] [--size 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
+
+BENCHES = ("export",)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="bench_out")
+    parser.add_argument("--only", choices=BENCHES, action="append")
+    parser.add_argument("--size", type=int, default=20000, help="export grid side in pixels (default 20000)")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {"machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count(),
+                           "platform": platform.platform()}}
+    for name in args.only or BENCHES:
+        if name == "export":
+            import bench_export
+
+            results["export"] = bench_export.run(out / "export", size=args.size)
+            print(bench_export.report(results["export"]), flush=True)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {out / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
