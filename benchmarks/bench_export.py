@@ -8,7 +8,6 @@ same run, so their ratio is meaningful on a noisy shared machine; absolute secon
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 import subprocess
 import sys

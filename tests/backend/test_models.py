@@ -17,15 +17,6 @@ from qgis_noisyseg.backend.models import (
 from qgis_noisyseg.core.errors import UserError
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: one thread is fastest, and does not thrash when the two cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_config(encoder="resnet18", decoder="unet", in_channels=3, num_classes=5, **extra):
     return dict(encoder=encoder, decoder=decoder, in_channels=in_channels,
                 num_classes=num_classes, base_width=8, **extra)

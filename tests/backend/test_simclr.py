@@ -8,15 +8,6 @@ from qgis_noisyseg.backend.models.encoders import resnet18
 from qgis_noisyseg.backend.simclr import SimCLRAugment, SimCLRModel, nt_xent_loss
 
 
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    """Tiny tensors: one thread is fastest, and does not thrash when the two cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def seeded(seed):
     return torch.Generator().manual_seed(seed)
 
