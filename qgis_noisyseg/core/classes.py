@@ -89,6 +89,10 @@ class ClassMap:
                 self._lookup[value] = cls.id
 
     @property
+    def matches_every_value(self) -> bool:
+        return self._wildcard is not None
+
+    @property
     def num_classes(self) -> int:
         return len(self.classes)
 

@@ -137,9 +137,13 @@ def export_dataset(
 
 
 def _class_map(classes: Optional[str | Path], sources, field: Optional[str]) -> ClassMap:
-    if classes is not None:
-        return ClassMap.load(Path(classes))
     vectors = [s for s in sources if isinstance(s, VectorLabels)]
+    if classes is not None:
+        class_map = ClassMap.load(Path(classes))
+        if vectors and field is None and not class_map.matches_every_value:
+            raise UserError("--classes with vector labels needs --field to match values against "
+                            '(or a class with "values": ["*"] for every feature)')
+        return class_map
     if vectors and field is None and len(vectors) == len(sources):
         return ClassMap.single(vectors[0].layer or vectors[0].path.stem)
     if vectors and field is None:

@@ -173,3 +173,14 @@ def test_real_process_prints_exactly_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "no georeferencing" in proc.stderr, proc.stderr
     assert proc.stdout == ""
+
+
+def test_classes_without_field_for_vectors(tmp_path, run_cli):
+    classes = tmp_path / "classes.json"
+    classes.write_text('{"classes": [{"id": 1, "name": "field", "values": ["1"]}]}')
+    result = run_cli("export", "--image", IMAGE, "--labels", OLD_MAP, "--classes", classes, "--out", tmp_path / "ds")
+    assert_user_error(result, "needs --field")
+    classes.write_text('{"classes": [{"id": 1, "name": "field", "values": ["*"]}]}')
+    ok = run_cli("export", "--image", IMAGE, "--labels", OLD_MAP, "--classes", classes, "--tile", "128",
+                 "--out", tmp_path / "ds")
+    assert ok.code == 0, ok.err
