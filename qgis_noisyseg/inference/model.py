@@ -185,7 +185,8 @@ def _parse_class(entry: Any) -> dict:
     color = str(entry.get("color", ""))
     if not _HEX_COLOR.match(color):
         raise ValueError(f"class colour {color!r} is not of the form #rrggbb")
-    return {"id": int(entry["id"]), "name": str(entry["name"]), "color": color.lower()}
+    values = [str(value) for value in entry.get("values") or []]
+    return {"id": int(entry["id"]), "name": str(entry["name"]), "color": color.lower(), "values": values}
 
 
 def _positive_int(value: Any, name: str) -> int:

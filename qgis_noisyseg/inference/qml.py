@@ -10,18 +10,19 @@ import os
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
-QGIS_VERSION = "3.28.0"
+QGIS_VERSION = "3.22.0"
 # Low confidence red, high green (ColorBrewer RdYlGn end points and middle).
 _CONFIDENCE_RAMP = ("#d7191c", "#ffffbf", "#1a9641")
 
 
 def write_class_qml(path: "str | os.PathLike", classes: Iterable[dict]) -> None:
-    """A paletted renderer: one entry per class (value = class id, colour, label = name)."""
+    """A paletted renderer: one entry per class (value = class id, colour, label = name, and
+    an optional ``alpha``, 255 when absent)."""
     renderer = _renderer("paletted")
     palette = ET.SubElement(renderer, "colorPalette")
     for cls in classes:
         ET.SubElement(palette, "paletteEntry", value=str(cls["id"]), color=cls["color"],
-                      label=cls["name"], alpha="255")
+                      label=cls["name"], alpha=str(cls.get("alpha", 255)))
     _write(path, renderer)
 
 

@@ -40,7 +40,7 @@ RESOLUTION_TOLERANCE = 0.1  # relative difference before the resolution warning
 
 def predict_raster(
     segmenter: OnnxSegmenter,
-    image_path: "str | os.PathLike",
+    image_path: "str | os.PathLike | rasterio.io.DatasetReaderBase",
     out_path: "str | os.PathLike",
     *,
     confidence_path: "Optional[str | os.PathLike]" = None,
@@ -52,7 +52,7 @@ def predict_raster(
     batch_size: int = 4,
     reporter: Optional[Reporter] = None,
 ) -> dict[str, str]:
-    """Predicts ``image_path`` (within ``extent``, xmin, ymin, xmax, ymax in the image's CRS)
+    """Predicts ``image_path`` (a path, or an open dataset such as a WarpedVRT; within ``extent``, xmin, ymin, xmax, ymax in the image's CRS)
     into ``out_path`` (uint8 class ids) plus its ``.qml`` style, and optionally a confidence
     and a probabilities raster. Returns the written paths by kind."""
     tile = segmenter.tile_size if tile is None else int(tile)
@@ -151,13 +151,22 @@ def _output_targets(image_path: "str | os.PathLike", out_path: "str | os.PathLik
     resolved = [path.resolve() for path in targets.values()]
     if len(set(resolved)) != len(resolved):
         raise UserError("the output files must have different names (the .qml styles take the rasters' base names)")
-    if Path(image_path).resolve() in resolved:
+    if not _is_dataset(image_path) and Path(image_path).resolve() in resolved:
         raise UserError(f"{image_path}: an output would overwrite the input image")
     return targets
 
 
+def _is_dataset(image) -> bool:
+    return hasattr(image, "read") and hasattr(image, "transform")
+
+
 @contextlib.contextmanager
 def _open_image(path: "str | os.PathLike") -> Iterator[rasterio.DatasetReader]:
+    """Opens ``path`` (an open dataset is used as it is, and left open) and checks its georeferencing."""
+    if _is_dataset(path):
+        _require_georeferencing(path, path.name)
+        yield path
+        return
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -165,10 +174,14 @@ def _open_image(path: "str | os.PathLike") -> Iterator[rasterio.DatasetReader]:
     except RasterioIOError as exc:
         raise UserError(f"{path}: cannot open the image ({exc})") from None
     with image:
-        if image.crs is None or image.transform.is_identity:
-            raise UserError(f"{path}: the image has no georeferencing (CRS and geotransform); "
-                            "assign them in QGIS (Raster > Projections) first")
+        _require_georeferencing(image, path)
         yield image
+
+
+def _require_georeferencing(image, name) -> None:
+    if image.crs is None or image.transform.is_identity:
+        raise UserError(f"{name}: the image has no georeferencing (CRS and geotransform); "
+                        "assign them in QGIS (Raster > Projections) first")
 
 
 def _model_bands(image: rasterio.DatasetReader, segmenter: OnnxSegmenter, path: "str | os.PathLike") -> list[int]:

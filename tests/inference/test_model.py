@@ -10,7 +10,7 @@ from qgis_noisyseg.inference import OnnxSegmenter
 
 def test_reads_metadata_and_uses_cpu(tmp_path):
     segmenter = OnnxSegmenter(conv_model(tmp_path / "m.onnx"), device="cpu", threads=1)
-    assert segmenter.classes == CLASSES
+    assert segmenter.classes == [{**cls, "values": []} for cls in CLASSES]
     assert segmenter.num_classes == 3
     assert segmenter.in_channels == 3
     assert segmenter.normalization == {"mean": MEAN, "std": STD}

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="model.onnx from `noisyseg export-onnx` (carries classes, bands, normalisation)")
+    p.add_argument("--image", required=True, help="imagery GeoTIFF to predict")
+    p.add_argument("--out", required=True, help="class raster to write (a .qml style is written beside it)")
+    p.add_argument("--confidence", help="also write the confidence (largest class probability)")
+    p.add_argument("--confidence-dtype", choices=("uint8", "float32"), default="uint8",
+                   help="uint8 percent (default) or float32 0..1")
+    p.add_argument("--probabilities", help="also write one float32 band of probability per class")
+    p.add_argument("--disagreement-with", metavar="LABELS",
+                   help="an existing map (vector or classified raster): write where the model disagrees with it")
+    p.add_argument("--disagreement-out", help="where to write the disagreement raster (default: OUT_disagreement.tif)")
+    p.add_argument("--disagreement-field", help="class field of a vector map (default: the field the model was trained from)")
+    p.add_argument("--extent", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
+                   help="predict only this extent, in the image's CRS")
+    p.add_argument("--tile", type=int, help="tile size in pixels, a multiple of 32 (default: the model's)")
+    p.add_argument("--overlap", type=int, help="overlap between tiles in pixels (default: the model's)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
+    p.add_argument("--resample", action="store_true",
+                   help="read the image at the model's ground sample distance, write back at the image's")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    from pathlib import Path
+
+    from ..core.atomic import check_output_free
+    from ..inference import OnnxSegmenter, predict_raster
+    from ..inference.disagreement import model_class_map, write_disagreement
+    from ..inference.resample import predict_resampled
+
+    out = Path(args.out)
+    disagreement_out = None
+    if args.disagreement_with:
+        disagreement_out = Path(args.disagreement_out or out.with_name(f"{out.stem}_disagreement.tif"))
+    for path in (out, args.confidence, args.probabilities, disagreement_out):
+        if path:
+            check_output_free(Path(path), args.overwrite)
+    segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
+    reporter.emit("info", message=f"predicting with {segmenter.provider}", provider=segmenter.provider)
+    predict = predict_resampled if args.resample else predict_raster
+    outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
+                      confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
+                      extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
+                      reporter=reporter)
+    if disagreement_out is not None:
+        provenance = segmenter.metadata.raw.get("provenance", {})
+        field = args.disagreement_field or provenance.get("label_field")
+        outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
+                                          class_map=model_class_map(segmenter.classes), field=field,
+                                          reporter=reporter))
+    outputs["provider"] = segmenter.provider
+    return outputs
