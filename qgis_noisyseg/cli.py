@@ -22,6 +22,7 @@ from . import __version__
 COMMANDS = {
     "export": "Export map layers as a noisy image/mask tile dataset",
     "corrupt": "Simulate label noise on a dataset (remove, shift, erode, dilate, rotate, flip)",
+    "export-onnx": "Export a checkpoint as an ONNX model that carries its classes, bands and normalisation",
     "predict": "Predict a whole raster (or an extent) with an ONNX model, streamed, into styled GeoTIFFs",
     "demo": "Run the main job on the bundled Denmark Sentinel-2 scene",
     "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="RUN/model.pt, a checkpoint from pretrain or finetune")
+    p.add_argument("--out", required=True, help="model.onnx to write")
+    p.add_argument("--overlap", type=int, help="suggested overlap for prediction, in pixels (default: a quarter tile)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    from pathlib import Path
+
+    from ..backend.onnx_export import export_onnx
+    from ..core.atomic import check_output_free
+
+    check_output_free(Path(args.out), args.overwrite)
+    return export_onnx(args.model, args.out, overlap=args.overlap, reporter=reporter)
