@@ -9,32 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from measure import peak_rss_mb, timed
 from scenes import DENMARK, mosaic_polygons, mosaic_vrt
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = DENMARK / "classes.json"
-
-
-def timed(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
-
-
-def peak_rss_mb(cmd: list[str]) -> float:
-    """Peak RSS of one child process, read by the child itself at exit."""
-    probe = ("import resource, runpy, sys; sys.argv = sys.argv[1:]; "
-             "code = 0\ntry:\n    runpy.run_module('qgis_noisyseg', run_name='__main__')\n"
-             "except SystemExit as e:\n    code = e.code\n"
-             "sys.stderr.write('MAXRSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)")
-    proc = subprocess.run([sys.executable, "-c", probe, "noisyseg", *cmd], capture_output=True, text=True, check=True)
-    line = next(l for l in proc.stderr.splitlines() if l.startswith("MAXRSS"))
-    return int(line.split()[1]) / 1024
 
 
 def burn_only_seconds(image: Path, polygons: Path, tile: int) -> float:

@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
 
-BENCHES = ("export",)
+BENCHES = ("export", "predict")
 
 
 def main() -> int:
@@ -23,6 +23,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench_out")
     parser.add_argument("--only", choices=BENCHES, action="append")
     parser.add_argument("--size", type=int, default=20000, help="export grid side in pixels (default 20000)")
+    parser.add_argument("--predict-sizes", default="4096,16384", help="raster sides for the prediction memory runs")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -34,6 +35,12 @@ def main() -> int:
 
             results["export"] = bench_export.run(out / "export", size=args.size)
             print(bench_export.report(results["export"]), flush=True)
+        if name == "predict":
+            import bench_predict
+
+            sizes = tuple(int(v) for v in args.predict_sizes.split(","))
+            results["predict"] = bench_predict.run(out / "predict", sizes=sizes)
+            print(bench_predict.report(results["predict"]), flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {out / 'results.json'}")
     return 0
