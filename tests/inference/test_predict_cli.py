@@ -105,3 +105,25 @@ def test_bad_inputs(tmp_path, run_cli, model, image):
     (tmp_path / "e.tif").write_text("mine")
     assert_user_error(run_cli("predict", "--model", model, "--image", image, "--out", tmp_path / "e.tif"), "--overwrite")
     assert not any(p.name.startswith(("a.", "b.", "c.", "d.")) for p in tmp_path.iterdir())
+
+
+def test_sigterm_leaves_no_half_raster(tmp_path, model):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    big = write_image(tmp_path / "big.tif", smooth_image(3, 1024, 1024))
+    out = tmp_path / "pred.tif"
+    cmd = [sys.executable, "-m", "qgis_noisyseg", "predict", "--model", str(model), "--image", str(big),
+           "--out", str(out), "--tile", "64", "--overlap", "32", "--batch-size", "1", "--threads", "1", "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    for line in proc.stdout:
+        if '"progress"' in line:
+            proc.send_signal(signal.SIGTERM)
+            break
+    rest, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert '"cancelled"' in rest and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tif", "model.onnx"]
