@@ -25,6 +25,9 @@ COMMANDS = {
     "export-onnx": "Export a checkpoint as an ONNX model that carries its classes, bands and normalisation",
     "predict": "Predict a whole raster (or an extent) with an ONNX model, streamed, into styled GeoTIFFs",
     "demo": "Run the main job on the bundled Denmark Sentinel-2 scene",
+    "pretrain": "Pretrain a segmentation model on noisy masks, with SimCLR, or both",
+    "finetune": "Fine-tune a pretrained model on a few clean tiles",
+    "evaluate": "Evaluate a model on a dataset split: mIoU, per-class IoU and F1, confusion matrix",
     "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",
 }
 
@@ -80,8 +83,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         restore()
     reporter.emit("done", outputs=outputs or {})
     if not args.json and outputs:
-        for key, value in outputs.items():
-            if key != "warnings":
+        for key, value in outputs.items():  # nested results are for --json and the files written
+            if key != "warnings" and not isinstance(value, (dict, list)):
                 sys.stdout.write(f"{key}: {value}\n")
     return 0
 

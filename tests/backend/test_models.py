@@ -179,3 +179,10 @@ def test_resolve_config_fills_defaults_and_checks_sizes():
         resolve_config({**config, "in_channels": 0})
     with pytest.raises(UserError, match="num_classes"):
         resolve_config({k: v for k, v in config.items() if k != "num_classes"})
+
+
+def test_torch_free_architecture_names_match_the_registry():
+    from qgis_noisyseg.backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
+    from qgis_noisyseg.backend.models.registry import DECODERS, ENCODERS
+
+    assert ENCODER_NAMES == tuple(ENCODERS) and DECODER_NAMES == tuple(DECODERS) and DEFAULT_BASE_WIDTH == 64

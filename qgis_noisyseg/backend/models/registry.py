@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ...core.errors import UserError
+from ..architectures import DEFAULT_BASE_WIDTH
 from . import encoders
 from .decoders import DeepLabV3PlusDecoder, FPNDecoder, UNetDecoder
 from .heads import SegmentationHead
@@ -21,7 +22,6 @@ DECODERS: dict[str, type] = {
     "deeplabv3plus": DeepLabV3PlusDecoder,
 }
 
-DEFAULT_BASE_WIDTH = 64
 
 
 def _choice(config: Mapping[str, Any], key: str, choices: Mapping[str, Any]) -> str:

@@ -1,0 +1,245 @@
+"""Training loops: supervised segmentation (noisy or clean masks) and SimCLR on images.
+
+Both run epochs the same way (``EpochTrainer``): AdamW with a per-step cosine or one-cycle
+schedule, a JSON progress event per batch and an ``epoch`` event per epoch, the best model as
+``model.pt`` and a resumable ``last.pt`` after every epoch, and on cancellation (SIGINT/SIGTERM,
+raised by ``Reporter.progress``) a ``last.pt`` written before ``Cancelled`` propagates.
+Under torchrun the model is wrapped in ``DistributedDataParallel`` and only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+
+from ..core.errors import Cancelled
+from ..core.metrics import miou
+from ..core.progress import Reporter
+from .data import make_loader, set_epoch
+from .distributed import DistributedContext
+from .evaluation import predict_confusion
+from .models import build_model, transfer_weights
+from .run_folder import RunFolder
+from .simclr import DEFAULT_TEMPERATURE, SimCLRAugment, SimCLRModel, nt_xent_loss
+
+SCHEDULES = ("cosine", "onecycle")
+
+
+@dataclass
+class TrainOptions:
+    epochs: int = 10
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    label_smoothing: float = 0.0
+    class_weights: bool = False
+    patience: Optional[int] = None
+    seed: int = 0
+    temperature: float = DEFAULT_TEMPERATURE
+
+
+@dataclass
+class Progress:
+    """What a resumed run needs besides weights and optimizer: the phase's completed epochs,
+    the whole run's history, and the early-stopping bookkeeping."""
+
+    phase: str
+    epoch: int = 0
+    history: list[dict] = field(default_factory=list)
+    best_score: float = -math.inf
+    epochs_since_best: int = 0
+
+    @classmethod
+    def from_config(cls, config: dict, phase: str) -> Progress:
+        saved = config.get("progress", {})
+        if saved.get("phase") != phase:
+            return cls(phase, history=list(config.get("history", [])))
+        return cls(phase, saved["epoch"], list(config.get("history", [])),
+                   saved.get("best_score") if saved.get("best_score") is not None else -math.inf,
+                   saved.get("epochs_since_best", 0))
+
+    def to_config(self) -> dict:
+        best = self.best_score if math.isfinite(self.best_score) else None
+        return {"phase": self.phase, "epoch": self.epoch, "best_score": best, "epochs_since_best": self.epochs_since_best}
+
+
+def lr_factor(schedule: str, total_steps: int) -> Callable[[int], float]:
+    """Multiplier of the base learning rate at a step: cosine decay to 0, or one-cycle (linear
+    warm-up from 4% over the first 30% of steps, then cosine decay)."""
+    total = max(total_steps, 1)
+
+    def cosine(step: int, start: int = 0) -> float:
+        return 0.5 * (1 + math.cos(math.pi * min(step - start, total - start) / max(total - start, 1)))
+
+    if schedule == "cosine":
+        return cosine
+    warm_up = max(1, int(0.3 * total))
+    return lambda step: 0.04 + 0.96 * step / warm_up if step < warm_up else cosine(step, warm_up)
+
+
+class EpochTrainer:
+    """The epoch loop shared by the training methods; subclasses define one step and validation."""
+
+    stage = "train"
+
+    def __init__(self, module: nn.Module, train_data, options: TrainOptions, epochs: int, run: RunFolder,
+                 reporter: Reporter, device: torch.device, context: DistributedContext, config: dict,
+                 progress: Progress, drop_last: bool = False) -> None:
+        self.module = module.to(device)
+        self.network = (DistributedDataParallel(self.module, device_ids=[device] if device.type == "cuda" else None)
+                        if context.enabled else self.module)
+        self.loader: DataLoader = make_loader(train_data, options.batch_size, shuffle=True, seed=options.seed,
+                                              drop_last=drop_last, distributed=context.enabled)
+        self.options, self.epochs, self.run, self.reporter = options, epochs, run, reporter
+        self.device, self.context, self.config, self.progress = device, context, config, progress
+        self.amp = device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        params = [p for p in self.module.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
+        steps = epochs * max(len(self.loader), 1)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(options.schedule, steps))
+
+    def restore(self, checkpoint: dict) -> None:
+        """Continues from a ``last.pt`` of this phase."""
+        self.module.load_state_dict(checkpoint["state_dict"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.scheduler.load_state_dict(checkpoint["scheduler"])
+
+    # Subclasses: one optimisation step's loss, validation metrics, the model saved as model.pt.
+    def loss(self, batch) -> torch.Tensor:
+        raise NotImplementedError
+
+    def validate(self) -> dict[str, Any]:
+        return {}
+
+    def score(self, record: dict) -> float:
+        return -record["loss"]
+
+    def segmentation_state(self) -> dict[str, torch.Tensor]:
+        return self.module.state_dict()
+
+    def fit(self) -> Progress:
+        progress = self.progress
+        if progress.epoch == 0 and not self.run.best.exists():
+            self._save_best()  # so that a run of 0 epochs (or one cancelled at once) still has a model
+        while progress.epoch < self.epochs:
+            epoch = progress.epoch + 1
+            started = time.monotonic()
+            try:
+                loss = self._train_epoch(epoch)
+            except Cancelled:
+                self._save_last()
+                raise
+            record = {"phase": progress.phase, "epoch": epoch, "loss": loss,
+                      "lr": self.optimizer.param_groups[0]["lr"], **self.validate(),
+                      "seconds": round(time.monotonic() - started, 3)}
+            progress.history.append(record)
+            progress.epoch = epoch
+            score = self.score(record)
+            if score > progress.best_score:
+                progress.best_score, progress.epochs_since_best = score, 0
+                self._save_best()
+            else:
+                progress.epochs_since_best += 1
+            self._save_last()
+            self.run.write_history(progress.history)
+            if self.context.is_main:
+                self.reporter.emit("epoch", **record, epochs=self.epochs)
+            if self.options.patience is not None and progress.epochs_since_best >= self.options.patience:
+                self.reporter.info(f"early stopping after epoch {epoch}: no improvement for {self.options.patience} epochs")
+                break
+        return progress
+
+    def _train_epoch(self, epoch: int) -> float:
+        self.network.train()
+        set_epoch(self.loader, epoch)
+        total, count = 0.0, 0
+        batches = len(self.loader)
+        for index, batch in enumerate(self.loader, start=1):
+            with torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext():
+                loss = self.loss(batch)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            total, count = total + loss.item(), count + 1
+            if self.context.is_main:
+                self.reporter.progress(self.stage, index, batches, epoch=epoch, epochs=self.epochs, loss=round(loss.item(), 5))
+            else:
+                self.reporter.check_cancel()
+        return total / max(count, 1)
+
+    def _config(self) -> dict:
+        return {**self.config, "history": self.progress.history, "progress": self.progress.to_config()}
+
+    def _save_best(self) -> None:
+        self.run.save(self.run.best, self.segmentation_state(), self._config())
+
+    def _save_last(self) -> None:
+        self.run.save(self.run.last, self.module.state_dict(), self._config(), optimizer=self.optimizer.state_dict(),
+                      scheduler=self.scheduler.state_dict(), epoch=self.progress.epoch)
+        self.run.write_config(self._config())
+
+
+class SegmentationTrainer(EpochTrainer):
+    """Cross-entropy on masks (ignore 255, optional label smoothing and class weights); mIoU on
+    the validation tiles after every epoch picks the best model (the lowest loss without them)."""
+
+    def __init__(self, model: nn.Module, train_data, val_data, num_classes: int, *args,
+                 weights: Optional[torch.Tensor] = None, ignore_index: int = 255, **kwargs) -> None:
+        super().__init__(model, train_data, *args, **kwargs)
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+        self.weights = None if weights is None else weights.to(self.device)
+        self.val_loader = (make_loader(val_data, self.options.batch_size, shuffle=False, seed=self.options.seed)
+                           if val_data is not None and len(val_data) else None)
+
+    def loss(self, batch) -> torch.Tensor:
+        images, masks = (t.to(self.device, non_blocking=True) for t in batch)
+        logits = self.network(images)
+        if not (masks != self.ignore_index).any():
+            return logits.sum() * 0.0  # cross-entropy of no pixels is NaN
+        return F.cross_entropy(logits.float(), masks, weight=self.weights, ignore_index=self.ignore_index,
+                               label_smoothing=self.options.label_smoothing)
+
+    def validate(self) -> dict[str, Any]:
+        if self.val_loader is None:
+            return {}
+        cm = predict_confusion(self.module, self.val_loader, self.num_classes, self.device, self.ignore_index)
+        value = miou(cm)
+        return {"val_miou": None if math.isnan(value) else value}
+
+    def score(self, record: dict) -> float:
+        return record["val_miou"] if record.get("val_miou") is not None else -record["loss"]
+
+
+class SimCLRTrainer(EpochTrainer):
+    """NT-Xent between two ``SimCLRAugment`` views of each image. ``model.pt`` holds the
+    segmentation model of ``config`` with the trained encoder."""
+
+    stage = "simclr"
+
+    def __init__(self, model: SimCLRModel, train_data, *args, **kwargs) -> None:
+        super().__init__(model, train_data, *args, drop_last=True, **kwargs)
+        self.augment = SimCLRAugment()
+
+    def loss(self, batch) -> torch.Tensor:
+        images = batch[0].to(self.device, non_blocking=True)
+        # Both views in one forward pass: DistributedDataParallel allows one per backward.
+        z1, z2 = self.network(torch.cat([self.augment(images), self.augment(images)])).float().chunk(2)
+        return nt_xent_loss(z1, z2, self.options.temperature)
+
+    def segmentation_state(self) -> dict[str, torch.Tensor]:
+        segmentation = build_model(self.config)
+        transfer_weights(segmentation, self.module.state_dict(), ["encoder"])
+        return segmentation.state_dict()

@@ -1,0 +1,70 @@
+"""``noisyseg evaluate``: a model's mIoU, per-class IoU and F1, accuracy and confusion matrix
+on a split of a dataset. Pixels labelled 255 are ignored; classes absent from both reference
+and prediction are left out of the mIoU (and named)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="checkpoint (RUN/model.pt)")
+    p.add_argument("--data", required=True, help="dataset folder with reference masks")
+    p.add_argument("--split", choices=("train", "val", "test", "all"), default="test", help="tiles to evaluate (default test)")
+    p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    p.add_argument("--out", help="also write the metrics to this JSON file")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    import torch
+
+    from ..backend.checkpoint import load_checkpoint
+    from ..backend.data import TileDataset, labelled_pixels, make_loader
+    from ..backend.distributed import select_device
+    from ..backend.evaluation import predict_confusion
+    from ..backend.models import build_model
+    from ..core.atomic import write_json
+    from ..core.dataset import Dataset
+    from ..core.errors import UserError
+    from ..core.metrics import summarize
+    from ._training import check_bands
+
+    checkpoint = load_checkpoint(args.model)
+    config = checkpoint["config"]
+    dataset = Dataset(args.data)
+    check_bands(config, dataset, args.model)
+    if dataset.classes.num_classes != config["num_classes"]:
+        raise UserError(f"{args.model} predicts {config['num_classes']} classes but dataset {args.data} has "
+                        f"{dataset.classes.num_classes}; evaluate on data exported with the same classes.json")
+    tiles = dataset.split(None if args.split == "all" else args.split)
+    if not tiles:
+        raise UserError(f"dataset {args.data} has no {args.split} tiles; pick another --split")
+    if labelled_pixels(tiles) == 0:
+        raise UserError(f"the {args.split} tiles of {args.data} have no labelled pixels (every mask is 255)")
+    device = select_device(args.device)
+    model = build_model(config)
+    model.load_state_dict(checkpoint["state_dict"])
+    model.to(device)
+    norm = config["normalization"]
+    loader = make_loader(TileDataset(dataset, tiles, norm["mean"], norm["std"]), args.batch_size, shuffle=False, seed=0)
+    reporter.progress("evaluate", 0, len(tiles))
+    with torch.inference_mode():
+        cm = predict_confusion(model, loader, config["num_classes"], device, dataset.ignore_index)
+    reporter.progress("evaluate", len(tiles), len(tiles))
+    metrics = summarize(cm, [c["name"] for c in config["classes"]])
+    metrics.update(split=args.split, tiles=len(tiles))
+    if args.out:
+        write_json(args.out, metrics)
+    if not reporter.json_lines:
+        reporter.info(format_table(metrics))
+    return metrics
+
+
+def format_table(metrics: dict) -> str:
+    rows = [f"{'class':<24} {'IoU':>6} {'F1':>6} {'pixels':>9}"]
+    for c in metrics["per_class"]:
+        iou = "-" if c["iou"] is None else f"{c['iou']:.3f}"
+        f1 = "-" if c["f1"] is None else f"{c['f1']:.3f}"
+        rows.append(f"{c['name'][:24]:<24} {iou:>6} {f1:>6} {c['pixels']:>9}")
+    return "\n".join(rows)

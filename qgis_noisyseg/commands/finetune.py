@@ -1,0 +1,83 @@
+"""``noisyseg finetune``: train on a few clean tiles, starting from a pretrained ``model.pt``.
+
+The class set may differ from pretraining: the head (and the decoder, when ``--transfer``
+leaves it out) starts fresh. The pretrained model's normalisation is kept, since its encoder
+learned features of imagery normalised that way; ``--init none`` trains from scratch.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
+from ._training import add_training_arguments
+
+TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_training_arguments(p, epochs=30)
+    p.add_argument("--init", required=True, help="pretrained RUN/model.pt, or 'none' to train from scratch")
+    p.add_argument("--transfer", choices=list(TRANSFERS), default="encoder", help="parts copied from --init (default encoder)")
+    p.add_argument("--freeze", default="none", help="'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)")
+    p.add_argument("--decoder", choices=DECODER_NAMES, help="decoder (default: --init's, or unet)")
+    p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder with --init none (default resnet18)")
+    p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help="encoder width with --init none")
+    p.add_argument("--max-tiles", type=int, help="train on this many train tiles, drawn with --seed (default all)")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    from ..backend.checkpoint import load_checkpoint
+    from ..backend.data import class_weights, select_tiles
+    from ..backend.models import build_model, freeze, transfer_weights
+    from ..backend.training import Progress, SegmentationTrainer
+    from ..core.errors import UserError
+    from ._training import (check_bands, check_crop, open_dataset, outputs, run_config, start, tile_datasets,
+                            train_options)
+
+    options = train_options(args)
+    dataset = open_dataset(args.data)
+    crop = check_crop(dataset, args.tile_size)
+    train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed)
+    pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
+    if pretrained:
+        source = pretrained["config"]
+        check_bands(source, dataset, args.init)
+        architecture = {k: source[k] for k in ("encoder", "base_width", "decoder", "decoder_channels") if k in source}
+        if args.decoder and args.decoder != source["decoder"]:
+            if "decoder" in TRANSFERS[args.transfer]:
+                raise UserError(f"--transfer {args.transfer} copies the decoder, but --decoder {args.decoder} differs from "
+                                f"{args.init}'s {source['decoder']}; use --transfer encoder")
+            architecture = {"encoder": source["encoder"], "base_width": source["base_width"], "decoder": args.decoder}
+        normalization = source["normalization"]
+    else:
+        architecture = {"encoder": args.encoder, "decoder": args.decoder or "unet", "base_width": args.base_width}
+        normalization = dataset.manifest["band_stats"]
+    config = run_config(dataset, architecture, normalization, args, options, init=None if pretrained is None else str(args.init),
+                        pretraining=None if pretrained is None else pretrained["config"].get("pretraining"),
+                        transfer=None if pretrained is None else args.transfer, freeze=args.freeze,
+                        max_tiles=args.max_tiles)
+    build_model(config)  # checks the architecture before anything is written
+    context, device, run_folder, resumed, reporter = start(args, reporter)
+    model = build_model(config)  # after seeding, so the fresh parts are reproducible
+    if resumed:
+        check_bands(resumed["config"], dataset, str(run_folder.last))
+    elif pretrained:
+        report = transfer_weights(model, pretrained["state_dict"], TRANSFERS[args.transfer])
+        reporter.info(f"copied {report['copied']} tensors ({args.transfer}) from {args.init}",
+                      skipped=report["skipped_shape_mismatch"], missing=report["missing"])
+    if args.freeze != "none":
+        freeze(model, [part.strip() for part in args.freeze.split(",") if part.strip()])
+    train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop)
+    progress = Progress.from_config(resumed["config"], "supervised") if resumed else Progress("supervised")
+    weights = class_weights(train_tiles, dataset.classes.num_classes) if options.class_weights else None
+    try:
+        trainer = SegmentationTrainer(model, train_data, val_data, dataset.classes.num_classes, options, options.epochs,
+                                      run=run_folder, reporter=reporter, device=device, context=context, config=config,
+                                      progress=progress, weights=weights, ignore_index=dataset.ignore_index)
+        if resumed:
+            trainer.restore(resumed)
+        progress = trainer.fit()
+    finally:
+        context.shutdown()
+    return outputs(run_folder, progress)

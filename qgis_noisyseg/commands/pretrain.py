@@ -1,0 +1,82 @@
+"""``noisyseg pretrain``: train a segmentation model on noisy masks, with SimCLR, or both.
+
+Methods: ``noisy`` (supervised on the dataset's noisy masks, Liu et al. 2024), ``simclr``
+(contrastive on the images only) and ``simclr+noisy`` (SimCLR epochs, then noisy training from
+that encoder). Every method writes ``model.pt``, a full segmentation model, so ``finetune``
+treats them alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
+from ._training import add_training_arguments
+
+METHODS = ("noisy", "simclr", "simclr+noisy")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_training_arguments(p, epochs=20)
+    p.add_argument("--method", choices=METHODS, default="noisy", help="pretraining method (default noisy)")
+    p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder (default resnet18)")
+    p.add_argument("--decoder", choices=DECODER_NAMES, default="unet", help="decoder (default unet)")
+    p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help=f"encoder width (default {DEFAULT_BASE_WIDTH}, torchvision's)")
+    p.add_argument("--simclr-epochs", type=int, help="SimCLR epochs (default: --epochs)")
+    p.add_argument("--temperature", type=float, help="NT-Xent temperature (default 0.2)")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    from ..backend.data import class_weights
+    from ..backend.models import build_model, transfer_weights
+    from ..backend.simclr import SimCLRModel
+    from ..backend.training import Progress, SegmentationTrainer, SimCLRTrainer
+    from ..core.errors import UserError
+    from ._training import (check_bands, check_crop, open_dataset, outputs, run_config, start, tile_datasets,
+                            train_options)
+
+    options = train_options(args)
+    dataset = open_dataset(args.data, need_labels=args.method != "simclr")
+    crop = check_crop(dataset, args.tile_size)
+    if "simclr" in args.method and len(dataset.split("train")) < max(args.batch_size, 2):
+        raise UserError(f"SimCLR needs at least --batch-size (and 2) train tiles per batch; dataset {args.data} has "
+                        f"{len(dataset.split('train'))}; lower --batch-size")
+    architecture = {"encoder": args.encoder, "decoder": args.decoder, "base_width": args.base_width}
+    normalization = dataset.manifest["band_stats"]
+    config = run_config(dataset, architecture, normalization, args, options, pretraining=args.method, init=None)
+    build_model(config)  # checks the architecture before anything is written
+    context, device, run_folder, resumed, reporter = start(args, reporter)
+    if resumed:
+        check_bands(resumed["config"], dataset, str(run_folder.last))
+    resumed_phase = resumed["config"].get("progress", {}).get("phase") if resumed else None
+    history = resumed["config"].get("history", []) if resumed else []
+    train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop)
+    common = dict(run=run_folder, reporter=reporter, device=device, context=context)
+    try:
+        encoder_state = None
+        if "simclr" in args.method and resumed_phase != "supervised":
+            simclr = SimCLRModel(build_model(config).encoder)
+            progress = Progress.from_config(resumed["config"], "simclr") if resumed else Progress("simclr", history=history)
+            epochs = args.simclr_epochs if args.simclr_epochs is not None else args.epochs
+            trainer = SimCLRTrainer(simclr, train_data, options, epochs, config={**config, "pretraining": "simclr"},
+                                    progress=progress, **common)
+            if resumed_phase == "simclr":
+                trainer.restore(resumed)
+            progress = trainer.fit()
+            encoder_state, history = simclr.state_dict(), progress.history
+        if "noisy" in args.method:
+            model = build_model(config)
+            if encoder_state is not None:
+                transfer_weights(model, encoder_state, ["encoder"])
+            progress = (Progress.from_config(resumed["config"], "supervised") if resumed_phase == "supervised"
+                        else Progress("supervised", history=history))
+            weights = class_weights(train_data.tiles, dataset.classes.num_classes) if options.class_weights else None
+            trainer = SegmentationTrainer(model, train_data, val_data, dataset.classes.num_classes, options, options.epochs,
+                                          config=config, progress=progress, weights=weights,
+                                          ignore_index=dataset.ignore_index, **common)
+            if resumed_phase == "supervised":
+                trainer.restore(resumed)
+            progress = trainer.fit()
+    finally:
+        context.shutdown()
+    return outputs(run_folder, progress)
