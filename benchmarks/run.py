@@ -15,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
 
-BENCHES = ("export", "predict")
+BENCHES = ("export", "predict", "train")
 
 
 def main() -> int:
@@ -23,6 +23,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench_out")
     parser.add_argument("--only", choices=BENCHES, action="append")
     parser.add_argument("--size", type=int, default=20000, help="export grid side in pixels (default 20000)")
+    parser.add_argument("--no-label-efficiency", action="store_true", help="skip the (long) label-efficiency run")
     parser.add_argument("--predict-sizes", default="4096,16384", help="raster sides for the prediction memory runs")
     args = parser.parse_args()
     out = Path(args.out)
@@ -41,6 +42,11 @@ def main() -> int:
             sizes = tuple(int(v) for v in args.predict_sizes.split(","))
             results["predict"] = bench_predict.run(out / "predict", sizes=sizes)
             print(bench_predict.report(results["predict"]), flush=True)
+        if name == "train":
+            import bench_train
+
+            results["train"] = bench_train.run(out / "train", efficiency=not args.no_label_efficiency)
+            print(bench_train.report(results["train"]), flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {out / 'results.json'}")
     return 0

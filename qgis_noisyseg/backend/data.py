@@ -21,6 +21,7 @@ class TileDataset(TorchDataset):
     0); masks int64 ``[H, W]`` with the dataset's ignore index (255). With ``augment``, each
     sample gets a random flip and 90-degree turn, the same for image and mask; with ``crop``
     smaller than the tile, a random ``crop x crop`` window (the centre one without ``augment``).
+    Normalised tiles are kept in memory up to ``cache_mb``, so later epochs read no files.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class TileDataset(TorchDataset):
         std: Sequence[float],
         augment: bool = False,
         crop: Optional[int] = None,
+        cache_mb: float = 1024,
     ) -> None:
         self.dataset = dataset
         self.tiles = list(tiles)
@@ -38,21 +40,30 @@ class TileDataset(TorchDataset):
         self.std = np.asarray(std, dtype=np.float32)[:, None, None]
         self.augment = augment
         self.crop = crop
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache_bytes_left = int(cache_mb * 2**20)
 
     def __len__(self) -> int:
         return len(self.tiles)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        tile = self.tiles[index]
-        pixels = self.dataset.read_image(tile).astype(np.float32)
-        valid = self.dataset.read_valid(tile)
-        image = np.where(valid[None], (pixels - self.mean) / self.std, 0.0).astype(np.float32)
-        mask = self.dataset.read_mask(tile).astype(np.int64)
-        image, mask = torch.from_numpy(image), torch.from_numpy(mask)
+        image, mask = self._normalised(index)
+        image, mask = torch.from_numpy(image.copy()), torch.from_numpy(mask.astype(np.int64))
         if self.crop is not None and self.crop < min(mask.shape):
             image, mask = self._crop(image, mask)
         if self.augment:
             image, mask = flip_and_turn(image, mask)
+        return image, mask
+
+    def _normalised(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        if index in self._cache:
+            return self._cache[index]
+        pixels, valid, mask = self.dataset.read_tile(self.tiles[index])
+        image = np.where(valid[None], (pixels.astype(np.float32) - self.mean) / self.std, 0.0).astype(np.float32)
+        size = image.nbytes + mask.nbytes
+        if size <= self._cache_bytes_left:
+            self._cache[index] = (image, mask)
+            self._cache_bytes_left -= size
         return image, mask
 
     def _crop(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

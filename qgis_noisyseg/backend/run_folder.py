@@ -54,10 +54,13 @@ class RunFolder:
         if self.writer:
             write_json(self.path / "config.json", config)
 
-    def write_history(self, history: Sequence[Mapping[str, Any]]) -> None:
+    def write_history(self, history: Sequence[Mapping[str, Any]], plot: bool = True) -> None:
+        """history.json, and with ``plot`` curves.png (about half a second of matplotlib, so
+        the trainer plots when a phase ends or stops, not every epoch)."""
         if self.writer:
             write_json(self.path / "history.json", list(history))
-            plot_curves(history, self.path / "curves.png")
+            if plot:
+                plot_curves(history, self.path / "curves.png")
 
     def save(self, path: Path, state_dict, config, **training_state) -> None:
         if self.writer:

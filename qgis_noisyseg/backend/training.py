@@ -139,6 +139,7 @@ class EpochTrainer:
                 loss = self._train_epoch(epoch)
             except Cancelled:
                 self._save_last()
+                self.run.write_history(progress.history)
                 raise
             record = {"phase": progress.phase, "epoch": epoch, "loss": loss,
                       "lr": self.optimizer.param_groups[0]["lr"], **self.validate(),
@@ -152,12 +153,13 @@ class EpochTrainer:
             else:
                 progress.epochs_since_best += 1
             self._save_last()
-            self.run.write_history(progress.history)
+            self.run.write_history(progress.history, plot=False)
             if self.context.is_main:
                 self.reporter.emit("epoch", **record, epochs=self.epochs)
             if self.options.patience is not None and progress.epochs_since_best >= self.options.patience:
                 self.reporter.info(f"early stopping after epoch {epoch}: no improvement for {self.options.patience} epochs")
                 break
+        self.run.write_history(progress.history)
         return progress
 
     def _train_epoch(self, epoch: int) -> float:
@@ -173,9 +175,10 @@ class EpochTrainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.scheduler.step()
-            total, count = total + loss.item(), count + 1
+            value = loss.item()
+            total, count = total + value, count + 1
             if self.context.is_main:
-                self.reporter.progress(self.stage, index, batches, epoch=epoch, epochs=self.epochs, loss=round(loss.item(), 5))
+                self.reporter.progress(self.stage, index, batches, epoch=epoch, epochs=self.epochs, loss=round(value, 5))
             else:
                 self.reporter.check_cancel()
         return total / max(count, 1)

@@ -58,6 +58,14 @@ class Dataset:
     def in_channels(self) -> int:
         return int(self.manifest["image"]["count"])
 
+    def read_tile(self, tile: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file."""
+        with rasterio.open(self.root / tile["image"]) as src:
+            pixels, valid = src.read(), src.dataset_mask() > 0
+        with rasterio.open(self.root / tile["mask"]) as src:
+            mask = src.read(1)
+        return pixels, valid, mask
+
     def read_image(self, tile: dict) -> np.ndarray:
         with rasterio.open(self.root / tile["image"]) as src:
             return src.read()
