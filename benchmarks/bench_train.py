@@ -116,6 +116,20 @@ def label_efficiency(work: Path, ks=(2, 4, 8), seeds=(0, 1, 2), base_width: int 
         noisyseg("pretrain", "--data", noisy, "--out", run, "--method", method, "--epochs", pretrain_epochs, *common)
         inits[method] = run / "model.pt"
     rows = []
+    references = {}
+    for name, init in inits.items():
+        if init is not None:
+            references[f"{name}, no fine-tuning"] = round(
+                noisyseg("evaluate", "--model", init, "--data", clean, "--split", "test")["miou"], 4)
+    all_tiles = []
+    for seed in seeds:
+        run = work / f"ft_scratch_all_s{seed}"
+        noisyseg("finetune", "--data", clean, "--init", "none", "--out", run, "--epochs", finetune_epochs,
+                 "--batch-size", 8, "--base-width", base_width, "--seed", seed, "--overwrite")
+        all_tiles.append(noisyseg("evaluate", "--model", run / "model.pt", "--data", clean, "--split", "test")["miou"])
+    train_tiles = sum(1 for t in json.loads((clean / "manifest.json").read_text())["tiles"] if t["split"] == "train")
+    references[f"scratch, all {train_tiles} clean train tiles"] = {"mean": round(float(np.mean(all_tiles)), 4),
+                                                                  "std": round(float(np.std(all_tiles)), 4)}
     for k in ks:
         for init_name, init in inits.items():
             for seed in seeds:
@@ -135,7 +149,8 @@ def label_efficiency(work: Path, ks=(2, 4, 8), seeds=(0, 1, 2), base_width: int 
     test_tiles = sum(1 for t in json.loads((clean / "manifest.json").read_text())["tiles"] if t["split"] == "test")
     return {"settings": {"tile_px": tile, "base_width": base_width, "pretrain_epochs": pretrain_epochs,
                          "finetune_epochs": finetune_epochs, "seeds": list(seeds), "test_tiles": test_tiles},
-            "miou": table, "runs": rows}
+            "transfer": "auto (all: the class set is unchanged)", "miou": table, "references": references,
+            "runs": rows}
 
 
 def run(work: Path, efficiency: bool = True) -> dict:
@@ -159,4 +174,7 @@ def report(r: dict) -> str:
         lines.append("    " + f"{'init':<14}" + "".join(f"{'K=' + k:>16}" for k in ks))
         for init, by_k in e["miou"].items():
             lines.append("    " + f"{init:<14}" + "".join(f"{by_k[k]['mean']:>9.3f} ± {by_k[k]['std']:.3f}" for k in ks))
+        for name, value in e.get("references", {}).items():
+            shown = f"{value['mean']:.3f} ± {value['std']:.3f}" if isinstance(value, dict) else f"{value:.3f}"
+            lines.append(f"    reference: {name}: {shown}")
     return "\n".join(lines)

@@ -13,12 +13,25 @@ from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_N
 from ._training import add_training_arguments
 
 TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
+AUTO = "auto"
+
+
+def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool) -> str:
+    """``auto``: the whole model when the class set and decoder are unchanged (the noisy-pretrained
+    head already knows the classes; re-initialising it threw away most of what pretraining bought
+    in our Denmark runs, see docs/results.md), otherwise the encoder alone."""
+    if requested != AUTO:
+        return requested
+    same_classes = [(c["id"], c["name"]) for c in pretrained_classes] == [(c["id"], c["name"]) for c in dataset_classes]
+    return "all" if same_classes and not decoder_changes else "encoder"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, epochs=30)
     p.add_argument("--init", required=True, help="pretrained RUN/model.pt, or 'none' to train from scratch")
-    p.add_argument("--transfer", choices=list(TRANSFERS), default="encoder", help="parts copied from --init (default encoder)")
+    p.add_argument("--transfer", choices=[AUTO, *TRANSFERS], default=AUTO,
+                   help="parts copied from --init; auto (default): all when the classes and decoder are unchanged, "
+                        "else the encoder")
     p.add_argument("--freeze", default="none", help="'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)")
     p.add_argument("--decoder", choices=DECODER_NAMES, help="decoder (default: --init's, or unet)")
     p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder with --init none (default resnet18)")
@@ -43,6 +56,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if pretrained:
         source = pretrained["config"]
         check_bands(source, dataset, args.init)
+        args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],
+                                         bool(args.decoder and args.decoder != source["decoder"]))
         architecture = {k: source[k] for k in ("encoder", "base_width", "decoder", "decoder_channels") if k in source}
         if args.decoder and args.decoder != source["decoder"]:
             if "decoder" in TRANSFERS[args.transfer]:

@@ -105,6 +105,26 @@ def test_finetune_transfers_the_encoder_and_starts_a_new_head(pretrained, clean_
     assert heads and all(not torch.equal(after[k], before[k]) for k in heads)
 
 
+def test_auto_transfer_keeps_the_whole_model_when_the_classes_are_the_same(pretrained, clean_dataset, tmp_path):
+    assert noisyseg("finetune", "--data", clean_dataset, "--init", pretrained / "model.pt", "--out", tmp_path / "ft",
+                    "--epochs", "0", *TINY) == 0
+    before = load_checkpoint(pretrained / "model.pt")["state_dict"]
+    after = load_checkpoint(tmp_path / "ft" / "model.pt")
+    assert after["config"]["transfer"] == "all"
+    assert_same(after["state_dict"], before)
+
+
+def test_auto_transfer_takes_the_encoder_for_a_new_class_set():
+    from qgis_noisyseg.commands.finetune import resolve_transfer
+
+    old = [{"id": 0, "name": "background"}, {"id": 1, "name": "field"}]
+    new = [{"id": 0, "name": "background"}, {"id": 1, "name": "wheat"}, {"id": 2, "name": "barley"}]
+    assert resolve_transfer("auto", old, old, decoder_changes=False) == "all"
+    assert resolve_transfer("auto", old, new, decoder_changes=False) == "encoder"
+    assert resolve_transfer("auto", old, old, decoder_changes=True) == "encoder"
+    assert resolve_transfer("encoder+decoder", old, new, decoder_changes=False) == "encoder+decoder"
+
+
 def test_frozen_encoder_is_unchanged_by_finetuning(pretrained, clean_dataset, tmp_path):
     assert noisyseg("finetune", "--data", clean_dataset, "--init", pretrained / "model.pt", "--out", tmp_path / "ft",
                  "--freeze", "encoder", "--epochs", "1", "--max-tiles", "8", *TINY) == 0
