@@ -16,12 +16,16 @@ TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], 
 AUTO = "auto"
 
 
-def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool) -> str:
-    """``auto``: the whole model when the class set and decoder are unchanged (the noisy-pretrained
-    head already knows the classes; re-initialising it threw away most of what pretraining bought
-    in our Denmark runs, see docs/results.md), otherwise the encoder alone."""
+def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool,
+                     pretraining: str | None = None) -> str:
+    """``auto``: the whole model when it was trained on masks and the class set and decoder are
+    unchanged (the noisy-pretrained head already knows the classes; re-initialising it threw away
+    most of what pretraining bought in our Denmark runs, see docs/results.md), otherwise the
+    encoder alone (always after SimCLR alone, whose decoder and head never trained)."""
     if requested != AUTO:
         return requested
+    if pretraining == "simclr":
+        return "encoder"
     same_classes = [(c["id"], c["name"]) for c in pretrained_classes] == [(c["id"], c["name"]) for c in dataset_classes]
     return "all" if same_classes and not decoder_changes else "encoder"
 
@@ -57,7 +61,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         source = pretrained["config"]
         check_bands(source, dataset, args.init)
         args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],
-                                         bool(args.decoder and args.decoder != source["decoder"]))
+                                         bool(args.decoder and args.decoder != source["decoder"]), source.get("pretraining"))
         architecture = {k: source[k] for k in ("encoder", "base_width", "decoder", "decoder_channels") if k in source}
         if args.decoder and args.decoder != source["decoder"]:
             if "decoder" in TRANSFERS[args.transfer]:

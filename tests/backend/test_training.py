@@ -123,6 +123,7 @@ def test_auto_transfer_takes_the_encoder_for_a_new_class_set():
     assert resolve_transfer("auto", old, new, decoder_changes=False) == "encoder"
     assert resolve_transfer("auto", old, old, decoder_changes=True) == "encoder"
     assert resolve_transfer("encoder+decoder", old, new, decoder_changes=False) == "encoder+decoder"
+    assert resolve_transfer("auto", old, old, decoder_changes=False, pretraining="simclr") == "encoder"
 
 
 def test_frozen_encoder_is_unchanged_by_finetuning(pretrained, clean_dataset, tmp_path):
