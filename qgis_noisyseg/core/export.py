@@ -70,7 +70,7 @@ def export_dataset(
     check_output_free(out, overwrite)
 
     with contextlib.ExitStack() as stack:
-        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB))
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20))  # bytes: small numbers are not MB here
         img = stack.enter_context(Imagery(image))
         sources = []
         for text in labels:

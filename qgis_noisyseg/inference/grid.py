@@ -98,13 +98,3 @@ class TileLayout:
             top=row == 0, bottom=row + valid_height >= self.height,
             left=col == 0, right=col + valid_width >= self.width,
         )
-
-    def buffer_rows(self, batch_size: int, row_alignment: int = 1) -> int:
-        """Rows of accumulation buffer needed when batches of ``batch_size`` row-major tiles are
-        blended and rows are released in multiples of ``row_alignment``: the unreleased
-        remainder above the batch, plus every strip of tiles one batch can touch."""
-        tiles_per_row = len(self.col_origins)
-        strips_per_batch = 1 + (tiles_per_row + batch_size - 2) // tiles_per_row
-        row_step = max((b - a for a, b in zip(self.row_origins, self.row_origins[1:])), default=0)
-        rows = (row_alignment - 1) + (strips_per_batch - 1) * row_step + self.valid_shape[0]
-        return min(rows, self.height)

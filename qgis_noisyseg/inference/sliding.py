@@ -1,11 +1,12 @@
 """Streamed sliding-window prediction of a whole raster (or an extent of it).
 
-Tiles (see grid.py) are predicted in batches in row-major order; their softmax probabilities,
-weighted by the blending window (blending.py), are summed into a rolling buffer
-(accumulator.py). After each batch the rows no later tile can reach are final: they are
-normalised by the weight sum, turned into class ids / confidence / probabilities and written
-with windowed writes. Rows are released in whole 256-row blocks of the output, so each
-compressed block is written once. Memory is O(width x tile x classes), independent of height.
+Tiles (see grid.py) are predicted strip by strip (one row of tiles), in batches that stay within
+the strip; their softmax probabilities, weighted by the blending window (blending.py), are summed
+into a buffer one tile tall (accumulator.py). When a strip is done, the rows above the next strip
+are final: they are normalised by the weight sum, turned into class ids / confidence /
+probabilities, and handed to the writer, which holds them until whole 256-row bands of output
+blocks are complete, so that each compressed block is written once. Memory is
+O(width x tile x classes), independent of the raster's height.
 
 Every output goes to a temporary name beside its target and is renamed only when the run
 completes, so a failed or cancelled run leaves nothing under the final names.
@@ -32,10 +33,13 @@ from .accumulator import StripAccumulator
 from .grid import TileLayout, check_tiling, extent_window
 from .model import OnnxSegmenter
 from .qml import write_class_qml, write_confidence_qml
-from .writers import BLOCK_SIZE, PredictionWriter
+from .writers import PredictionWriter
 
 CONFIDENCE_DTYPES = ("uint8", "float32")
 RESOLUTION_TOLERANCE = 0.1  # relative difference before the resolution warning
+# Output blocks are written whole (writers.py) and input windows are read once, so a large GDAL
+# block cache (its default is 5 % of RAM) would only make memory grow with the raster.
+GDAL_CACHE_MB = 64
 
 
 def predict_raster(
@@ -76,6 +80,7 @@ def predict_raster(
                         "width": window.width, "height": window.height}
 
         with contextlib.ExitStack() as renames:
+            renames.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20))  # bytes: small numbers are not MB here
             temporary = {kind: renames.enter_context(atomic_file(path)) for kind, path in targets.items()}
             with contextlib.ExitStack() as datasets:
                 writer = PredictionWriter(
@@ -93,26 +98,27 @@ def predict_raster(
 def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band_indexes: list[int],
                    window: Window, layout: TileLayout, writer: PredictionWriter, batch_size: int,
                    reporter: Optional[Reporter]) -> None:
-    accumulator = StripAccumulator(segmenter.num_classes, layout.buffer_rows(batch_size, BLOCK_SIZE), layout.width)
-    fill_values = segmenter.metadata.mean  # invalid pixels become 0 after normalisation
+    """Strip by strip (one row of tiles), in batches that stay within the strip; when a strip is
+    done, the rows above the next strip are final and are written."""
     valid_height, valid_width = layout.valid_shape
-    tiles = layout.tiles
-    for start in range(0, len(tiles), batch_size):
-        batch = tiles[start:start + batch_size]
-        pixels = np.stack([_read_tile(image, band_indexes, window, layout, row, col, fill_values)
-                           for row, col in batch])
-        probabilities = softmax(segmenter.predict_batch(pixels))
-        for (row, col), tile_probabilities in zip(batch, probabilities):
-            accumulator.add(tile_probabilities[:, :valid_height, :valid_width], layout.weights(row, col), row, col)
-
-        next_row = tiles[start + batch_size][0] if start + batch_size < len(tiles) else layout.height
-        release_stop = next_row if next_row == layout.height else next_row // BLOCK_SIZE * BLOCK_SIZE
-        if release_stop > accumulator.top:
-            first_row, blended = accumulator.pop_rows(release_stop)
-            rows = Window(window.col_off, window.row_off + first_row, window.width, blended.shape[1])
-            writer.write_rows(first_row, blended, image.dataset_mask(window=rows) > 0)
-        if reporter is not None:
-            reporter.progress("predict", start + len(batch), len(tiles))
+    accumulator = StripAccumulator(segmenter.num_classes, valid_height, layout.width)
+    fill_values = segmenter.metadata.mean  # invalid pixels become 0 after normalisation
+    total, done = len(layout.row_origins) * len(layout.col_origins), 0
+    rows = layout.row_origins
+    for strip, row in enumerate(rows):
+        for start in range(0, len(layout.col_origins), batch_size):
+            cols = layout.col_origins[start:start + batch_size]
+            pixels = np.stack([_read_tile(image, band_indexes, window, layout, row, col, fill_values) for col in cols])
+            probabilities = softmax(segmenter.predict_batch(pixels))
+            for col, tile_probabilities in zip(cols, probabilities):
+                accumulator.add(tile_probabilities[:, :valid_height, :valid_width], layout.weights(row, col), row, col)
+            done += len(cols)
+            if reporter is not None:
+                reporter.progress("predict", done, total)
+        release_stop = rows[strip + 1] if strip + 1 < len(rows) else layout.height
+        first_row, blended = accumulator.pop_rows(release_stop)
+        final = Window(window.col_off, window.row_off + first_row, window.width, blended.shape[1])
+        writer.write_rows(first_row, blended, image.dataset_mask(window=final) > 0)
 
 
 def _read_tile(image: rasterio.DatasetReader, band_indexes: list[int], window: Window, layout: TileLayout,

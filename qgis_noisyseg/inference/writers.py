@@ -45,6 +45,8 @@ class PredictionWriter:
                  confidence_dtype: str = "uint8",
                  probabilities_path: "Optional[str | os.PathLike]" = None) -> None:
         self.confidence_dtype = confidence_dtype
+        self._pending: list[dict[str, np.ndarray]] = []
+        self._pending_first_row = 0
         base = dict(driver="GTiff", tiled=True, blockxsize=BLOCK_SIZE, blockysize=BLOCK_SIZE,
                     compress="deflate", BIGTIFF="IF_SAFER", **georeference)
 
@@ -71,28 +73,51 @@ class PredictionWriter:
                 self.probability_raster.set_band_description(band, cls["name"])
 
     def write_rows(self, first_row: int, probabilities: np.ndarray, valid: np.ndarray) -> None:
-        """Writes rows ``first_row..`` from blended probabilities [classes, n, width] and the
-        input's validity [n, width] (False = nodata)."""
-        rows, width = valid.shape
-        window = rasterio.windows.Window(0, first_row, width, rows)
+        """Takes final rows ``first_row..`` (consecutive with the previous call) from blended
+        probabilities [classes, n, width] and the input's validity [n, width] (False = nodata).
+        Rows are held until whole 256-row bands of blocks are complete, so every compressed block
+        is written once (a part-written block would be written again, growing the file)."""
         invalid = ~valid
-
         class_ids = probabilities.argmax(axis=0).astype(np.uint8)
         class_ids[invalid] = CLASS_NODATA
-        self.class_raster.write(class_ids, 1, window=window)
-
+        layers = {"classes": class_ids[None]}
         if self.confidence_raster is not None:
             confidence = probabilities.max(axis=0)
             if self.confidence_dtype == "uint8":
                 confidence = np.clip(np.rint(confidence * 100), 0, 100).astype(np.uint8)
             confidence[invalid] = CONFIDENCE_NODATA[self.confidence_dtype]
-            self.confidence_raster.write(confidence, 1, window=window)
-
+            layers["confidence"] = confidence[None]
         if self.probability_raster is not None:
-            masked = np.where(invalid[None], np.float32(PROBABILITY_NODATA), probabilities)
-            self.probability_raster.write(masked.astype(np.float32, copy=False), window=window)
+            layers["probabilities"] = np.where(invalid[None], np.float32(PROBABILITY_NODATA),
+                                               probabilities).astype(np.float32, copy=False)
+        if not self._pending:
+            self._pending_first_row = first_row
+        self._pending.append(layers)
+        held = sum(part["classes"].shape[1] for part in self._pending)
+        complete = (self._pending_first_row + held) // BLOCK_SIZE * BLOCK_SIZE - self._pending_first_row
+        if complete > 0:
+            self._write_pending(complete)
+
+    def flush(self) -> None:
+        """Writes the rows still held (the last, partial band of blocks)."""
+        if self._pending:
+            self._write_pending(sum(part["classes"].shape[1] for part in self._pending))
+
+    def _write_pending(self, rows: int) -> None:
+        joined = {kind: np.concatenate([part[kind] for part in self._pending], axis=1) for kind in self._pending[0]}
+        window = rasterio.windows.Window(0, self._pending_first_row, joined["classes"].shape[2], rows)
+        for kind, raster in (("classes", self.class_raster), ("confidence", self.confidence_raster),
+                             ("probabilities", self.probability_raster)):
+            if raster is not None:
+                # contiguous: a strided array is written band by band, and each band's write
+                # rewrites the whole pixel-interleaved block
+                raster.write(np.ascontiguousarray(joined[kind][:, :rows]), window=window)
+        rest = {kind: array[:, rows:] for kind, array in joined.items()}
+        self._pending_first_row += rows
+        self._pending = [rest] if rest["classes"].shape[1] else []
 
     def build_overviews(self) -> None:
+        self.flush()
         factors = overview_factors(self.class_raster.width, self.class_raster.height)
         self.class_raster.build_overviews(factors, Resampling.nearest)
         self.class_raster.update_tags(ns="rio_overview", resampling="nearest")
