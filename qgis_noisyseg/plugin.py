@@ -18,12 +18,21 @@ class NoisySegPlugin:
         self.actions: list[QAction] = []
         self.menu = self.tr("&Noisy labels segmentation")
         self._tasks = []
+        self.provider = None
 
     @staticmethod
     def tr(text: str) -> str:
         return QCoreApplication.translate("NoisySegPlugin", text)
 
+    def initProcessing(self) -> None:  # noqa: N802 (QGIS's name; qgis_process calls only this)
+        if self.provider is None:
+            from .processing import NoisySegProvider
+
+            self.provider = NoisySegProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
     def initGui(self) -> None:  # noqa: N802 (QGIS's name)
+        self.initProcessing()
         check = QAction(QIcon(str(PLUGIN_DIR / "icon.png")), self.tr("Check backend environment"), self.iface.mainWindow())
         check.setObjectName("noisyseg_check_environment")
         check.triggered.connect(self.check_environment)
@@ -35,6 +44,9 @@ class NoisySegPlugin:
             self.iface.removePluginMenu(self.menu, action)
             action.deleteLater()
         self.actions.clear()
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
 
     def check_environment(self) -> None:
         from .gui.backend import BackendTask

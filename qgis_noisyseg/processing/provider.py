@@ -1,0 +1,27 @@
+"""The Processing provider ``noisyseg``: the backend's commands in the toolbox and qgis_process."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .algorithms import ALGORITHMS, ICON
+from .runner import tr
+
+
+class NoisySegProvider(QgsProcessingProvider):
+    def id(self) -> str:
+        return "noisyseg"
+
+    def name(self) -> str:
+        return tr("Noisy labels segmentation")
+
+    def icon(self) -> QIcon:
+        return QIcon(str(ICON))
+
+    def loadAlgorithms(self) -> None:  # noqa: N802 (QGIS's name)
+        for algorithm in ALGORITHMS:
+            self.addAlgorithm(algorithm())
+
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802
+        return ["tif"]  # the backend writes GeoTIFF
