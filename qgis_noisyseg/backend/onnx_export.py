@@ -9,7 +9,6 @@ so a model needs no side files. After export, onnxruntime and torch must agree o
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -24,6 +23,7 @@ import torch
 from .. import __version__
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
+from ..core.imagery import sha256_of
 from .checkpoint import load_checkpoint
 from .models import build_model
 
@@ -48,7 +48,7 @@ def export_onnx(checkpoint_path: "str | os.PathLike", out_path: "str | os.PathLi
     model.eval()
     tile = int(config.get("tile_size") or 256)
     tile -= tile % 32
-    metadata = contract(config, tile, overlap, _sha256(Path(checkpoint_path)))
+    metadata = contract(config, tile, overlap, sha256_of([Path(checkpoint_path)]))
 
     sample = torch.randn(1, model_in_channels(config), tile, tile, generator=torch.Generator().manual_seed(0))
     with atomic_file(out_path) as tmp:
@@ -124,10 +124,3 @@ def _best_metric(history: Any) -> Optional[float]:
     scores = [h.get("val_miou") for h in history if isinstance(h, dict) and h.get("val_miou") is not None]
     return max(scores) if scores else None
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -83,6 +82,7 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
     from dataclasses import asdict
 
     from .. import __version__
+    from ..core.imagery import sha256_of
 
     manifest = dataset.manifest
     return {
@@ -100,7 +100,7 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "ignore_index": dataset.ignore_index,
         "nodata": manifest["image"].get("nodata"),
         "dataset": str(Path(dataset.root).resolve()),
-        "dataset_sha256": hashlib.sha256((Path(dataset.root) / "manifest.json").read_bytes()).hexdigest(),
+        "dataset_sha256": sha256_of([Path(dataset.root) / "manifest.json"]),
         "training": asdict(options),
         "package_version": __version__,
         **extra,

@@ -66,18 +66,6 @@ class Dataset:
             mask = src.read(1)
         return pixels, valid, mask
 
-    def read_image(self, tile: dict) -> np.ndarray:
-        with rasterio.open(self.root / tile["image"]) as src:
-            return src.read()
-
-    def read_mask(self, tile: dict) -> np.ndarray:
-        with rasterio.open(self.root / tile["mask"]) as src:
-            return src.read(1)
-
-    def read_valid(self, tile: dict) -> np.ndarray:
-        with rasterio.open(self.root / tile["image"]) as src:
-            return src.dataset_mask() > 0
-
 
 def class_histogram(mask: np.ndarray, ignore: int = 255) -> dict[str, int]:
     counts = np.bincount(mask.ravel(), minlength=256)
