@@ -61,6 +61,13 @@ def hex_to_rgb(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
+def colour_table(classes: Iterable[tuple[int, str]]) -> dict[int, tuple[int, int, int, int]]:
+    """A GDAL colour table from (class id, "#rrggbb") pairs, with ignore transparent."""
+    table = {class_id: (*hex_to_rgb(color), 255) for class_id, color in classes}
+    table[IGNORE] = (0, 0, 0, 0)
+    return table
+
+
 @dataclass
 class ClassDef:
     id: int
@@ -107,9 +114,7 @@ class ClassMap:
 
     def colormap(self) -> dict[int, tuple[int, int, int, int]]:
         """A GDAL colour table: class colours, and ignore as transparent."""
-        table = {cls.id: (*hex_to_rgb(cls.color), 255) for cls in self.classes}
-        table[IGNORE] = (0, 0, 0, 0)
-        return table
+        return colour_table((cls.id, cls.color) for cls in self.classes)
 
     def to_json(self) -> dict:
         return {"classes": [cls.to_dict() for cls in self.classes]}

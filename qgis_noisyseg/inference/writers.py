@@ -21,7 +21,7 @@ import numpy as np
 import rasterio
 from rasterio.enums import Resampling
 
-from ..core.classes import hex_to_rgb
+from ..core.classes import colour_table
 
 BLOCK_SIZE = 256
 CLASS_NODATA = 255
@@ -52,7 +52,7 @@ class PredictionWriter:
 
         self.class_raster = datasets.enter_context(rasterio.open(
             class_path, "w", count=1, dtype="uint8", nodata=CLASS_NODATA, **base))
-        self.class_raster.write_colormap(1, _colour_table(classes))
+        self.class_raster.write_colormap(1, colour_table((cls["id"], cls["color"]) for cls in classes))
         self.class_raster.update_tags(1, **{f"CLASS_{cls['id']}": cls["name"] for cls in classes})
         self.class_raster.set_band_description(1, "class")
 
@@ -126,8 +126,3 @@ class PredictionWriter:
                 continuous.build_overviews(factors, Resampling.average)
                 continuous.update_tags(ns="rio_overview", resampling="average")
 
-
-def _colour_table(classes: list[dict]) -> dict[int, tuple[int, int, int, int]]:
-    table = {cls["id"]: (*hex_to_rgb(cls["color"]), 255) for cls in classes}
-    table[CLASS_NODATA] = (0, 0, 0, 0)
-    return table
