@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,19 @@ def assert_user_error(result: CliResult, *fragments: str) -> None:
     assert "Traceback" not in result.err
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
+
+
+def sigterm_at_first_progress(*args, env=None, timeout: float = 120) -> CliResult:
+    """Runs ``noisyseg ARGS --json`` in a real process and sends SIGTERM at its first progress
+    event; returns the exit code, the stdout after that event, and stderr."""
+    command = [sys.executable, "-m", "qgis_noisyseg", *map(str, args), "--json"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    for line in process.stdout:
+        if line.startswith("{") and json.loads(line)["event"] == "progress":
+            process.send_signal(signal.SIGTERM)
+            break
+    rest, err = process.communicate(timeout=timeout)
+    return CliResult(process.returncode, rest, err)
 
 
 @pytest.fixture(scope="session")

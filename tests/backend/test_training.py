@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -22,7 +21,7 @@ from qgis_noisyseg.cli import build_parser, main
 from qgis_noisyseg.core.dataset import Dataset
 from qgis_noisyseg.core.errors import Cancelled, UserError
 from qgis_noisyseg.core.progress import Reporter
-from tests.conftest import DENMARK, REPO, assert_user_error
+from tests.conftest import DENMARK, REPO, assert_user_error, sigterm_at_first_progress
 
 TINY = ["--base-width", "8", "--batch-size", "4", "--device", "cpu"]
 
@@ -233,17 +232,10 @@ def test_distributed_pretraining_with_two_gloo_processes(clean_dataset, tmp_path
 
 def test_sigterm_mid_pretrain_leaves_a_resumable_last_checkpoint(clean_dataset, tmp_path):
     out = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qgis_noisyseg", "pretrain", "--data", str(clean_dataset), "--out", str(out),
-         "--epochs", "50", "--json", *TINY], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
-    for line in process.stdout:
-        if json.loads(line)["event"] == "progress":
-            process.send_signal(signal.SIGTERM)
-            break
-    remaining, _ = process.communicate(timeout=60)
-    assert process.returncode == 130
-    assert '"cancelled"' in remaining
+    result = sigterm_at_first_progress("pretrain", "--data", clean_dataset, "--out", out, "--epochs", "50", *TINY,
+                                       env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=60)
+    assert result.code == 130
+    assert '"cancelled"' in result.out
     checkpoint = load_checkpoint(out / "last.pt")
     assert checkpoint["epoch"] == 0 and "optimizer" in checkpoint
     assert noisyseg("pretrain", "--data", clean_dataset, "--out", out, "--epochs", "1", "--resume", *TINY) == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -18,7 +17,7 @@ from rasterio.transform import from_origin
 from qgis_noisyseg.core.errors import Cancelled
 from qgis_noisyseg.core.export import export_dataset
 from qgis_noisyseg.core.progress import Reporter
-from tests.conftest import ATLANTA, DENMARK, REPO, VEGAS, assert_user_error
+from tests.conftest import ATLANTA, DENMARK, REPO, VEGAS, assert_user_error, sigterm_at_first_progress
 
 IMAGE = DENMARK / "RGB_small.tif"
 OLD_MAP = DENMARK / "marker_small_c31bc47.shp"
@@ -151,17 +150,11 @@ def test_cancelled_export_leaves_nothing(tmp_path):
 
 def test_sigterm_mid_export_leaves_no_half_dataset(tmp_path):
     out = tmp_path / "ds"
-    cmd = [sys.executable, "-m", "qgis_noisyseg", "export", "--image", str(IMAGE), "--labels", str(OLD_MAP),
-           "--field", "Afgroede", "--tile", "16", "--stride", "8", "--min-valid", "0", "--json", "--out", str(out)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    for line in proc.stdout:
-        if '"progress"' in line:
-            proc.send_signal(signal.SIGTERM)
-            break
-    rest, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert '"cancelled"' in rest
-    assert "Traceback" not in err
+    result = sigterm_at_first_progress("export", "--image", IMAGE, "--labels", OLD_MAP, "--field", "Afgroede",
+                                       "--tile", "16", "--stride", "8", "--min-valid", "0", "--out", out, timeout=60)
+    assert result.code == 130, result.err
+    assert '"cancelled"' in result.out
+    assert "Traceback" not in result.err
     assert_nothing_written(out)
 
 

@@ -8,7 +8,7 @@ import pytest
 import rasterio
 import shapely
 
-from tests.conftest import assert_user_error
+from tests.conftest import assert_user_error, sigterm_at_first_progress
 from tests.inference.inference_helpers import CRS, TRANSFORM, conv_model, metadata, smooth_image, write_image
 
 CLASSES = [{"id": 0, "name": "background", "color": "#000000", "values": []},
@@ -108,24 +108,11 @@ def test_bad_inputs(tmp_path, run_cli, model, image):
 
 
 def test_sigterm_leaves_no_half_raster(tmp_path, model):
-    import signal
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO
-
     big = write_image(tmp_path / "big.tif", smooth_image(3, 1024, 1024))
-    out = tmp_path / "pred.tif"
-    cmd = [sys.executable, "-m", "qgis_noisyseg", "predict", "--model", str(model), "--image", str(big),
-           "--out", str(out), "--tile", "64", "--overlap", "32", "--batch-size", "1", "--threads", "1", "--json"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    for line in proc.stdout:
-        if '"progress"' in line:
-            proc.send_signal(signal.SIGTERM)
-            break
-    rest, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert '"cancelled"' in rest and "Traceback" not in err
+    result = sigterm_at_first_progress("predict", "--model", model, "--image", big, "--out", tmp_path / "pred.tif",
+                                       "--tile", "64", "--overlap", "32", "--batch-size", "1", "--threads", "1")
+    assert result.code == 130, result.err
+    assert '"cancelled"' in result.out and "Traceback" not in result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.tif", "model.onnx"]
 
 
