@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth qttools5-dev-tools python3-venv
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal gdal-bin xvfb xauth qttools5-dev-tools pyqt5-dev-tools python3-venv
 SETUP_STAMP := $(VENV)/.setup-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 export QT_QPA_PLATFORM ?= offscreen
 PYTEST_UNIT := $(PY) -m pytest -p no:pytest_qgis --ignore=tests/qgis
@@ -57,3 +57,8 @@ package:
 
 clean:
 	rm -rf bench_out demo_out build dist *.egg-info
+
+# pylupdate5 into qgis_noisyseg/i18n/*.ts (keeping their translations), then lrelease into the .qm files.
+.PHONY: translations
+translations: system
+	/usr/bin/python3 scripts/update_translations.py

@@ -1,0 +1,1121 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ja_JP" sourcelanguage="en">
+<context>
+    <name>NoisySeg</name>
+    <message>
+        <location filename="../processing/algorithms.py" line="142"/>
+        <source>The filter of layer “{}” is ignored: the backend reads the whole file</source>
+        <translation>レイヤ「{}」のフィルタは無視されます：バックエンドはファイル全体を読み込みます</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="149"/>
+        <source>Export noisy dataset</source>
+        <translation>ノイジーデータセットをエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="319"/>
+        <source>Image</source>
+        <translation>画像</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="163"/>
+        <source>Label layers (vector or classified raster)</source>
+        <translation>ラベルレイヤ（ベクタまたは分類済みラスタ）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="165"/>
+        <source>Class field</source>
+        <translation>クラスフィールド</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="166"/>
+        <source>Class map (classes.json)</source>
+        <translation>クラス定義（classes.json）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="167"/>
+        <source>Unlabelled pixels become</source>
+        <translation>ラベルのないピクセルの扱い</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="168"/>
+        <source>Burn every pixel a feature touches</source>
+        <translation>地物が接するすべてのピクセルに書き込む</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="169"/>
+        <source>Attribute encoding of the vector files</source>
+        <translation>ベクタファイルの属性のエンコーディング</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="171"/>
+        <source>Tile size (pixels)</source>
+        <translation>タイルサイズ（ピクセル）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="172"/>
+        <source>Stride between tiles (pixels; default: the tile size)</source>
+        <translation>タイルの間隔（ピクセル、既定値：タイルサイズ）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="173"/>
+        <source>Minimum valid fraction of a tile</source>
+        <translation>タイル内の有効ピクセルの最小割合</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="174"/>
+        <source>Train, validation and test fractions</source>
+        <translation>学習・検証・テストの割合</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="175"/>
+        <source>Seed of the split</source>
+        <translation>分割の乱数シード</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="204"/>
+        <source>Dataset folder</source>
+        <translation>データセットフォルダ</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="177"/>
+        <source>Replace the dataset folder if it exists</source>
+        <translation>データセットフォルダが存在する場合は置き換える</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="178"/>
+        <source>Tiles written</source>
+        <translation>書き出したタイル数</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="179"/>
+        <source>Manifest</source>
+        <translation>マニフェスト</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="207"/>
+        <source>Epochs</source>
+        <translation>エポック数</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="323"/>
+        <source>Batch size (tiles)</source>
+        <translation>バッチサイズ（タイル数）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="209"/>
+        <source>Learning rate</source>
+        <translation>学習率</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="324"/>
+        <source>Device</source>
+        <translation>デバイス</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="211"/>
+        <source>Seed</source>
+        <translation>乱数シード</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="212"/>
+        <source>Weight decay</source>
+        <translation>重み減衰</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="213"/>
+        <source>Learning-rate schedule</source>
+        <translation>学習率スケジュール</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="214"/>
+        <source>Train on random crops of this size (a multiple of 32)</source>
+        <translation>このサイズのランダム切り出しで学習する（32の倍数）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="216"/>
+        <source>Label smoothing</source>
+        <translation>ラベルスムージング</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="217"/>
+        <source>Weight the loss by inverse class frequency</source>
+        <translation>損失をクラス頻度の逆数で重み付けする</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="219"/>
+        <source>Stop after this many epochs without improvement</source>
+        <translation>改善がないまま指定エポック数が経過したら停止する</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="223"/>
+        <source>Run folder</source>
+        <translation>実行フォルダ</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="224"/>
+        <source>Replace the run folder if it exists</source>
+        <translation>実行フォルダが存在する場合は置き換える</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="225"/>
+        <source>Resume the run in the run folder</source>
+        <translation>実行フォルダ内の学習を再開する</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="226"/>
+        <source>Model checkpoint</source>
+        <translation>モデルのチェックポイント</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="227"/>
+        <source>Validation mIoU of the last epoch</source>
+        <translation>最終エポックの検証 mIoU</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="241"/>
+        <source>Pretrain on noisy labels</source>
+        <translation>ノイジーラベルで事前学習</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="255"/>
+        <source>Method</source>
+        <translation>手法</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="256"/>
+        <source>Encoder</source>
+        <translation>エンコーダ</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="257"/>
+        <source>Decoder</source>
+        <translation>デコーダ</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="259"/>
+        <source>Encoder width</source>
+        <translation>エンコーダの幅</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="260"/>
+        <source>SimCLR epochs (default: Epochs)</source>
+        <translation>SimCLR のエポック数（既定値：エポック数）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="261"/>
+        <source>SimCLR temperature (default 0.2)</source>
+        <translation>SimCLR の温度（既定値 0.2）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="268"/>
+        <source>Fine-tune on clean labels</source>
+        <translation>クリーンラベルでファインチューニング</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="282"/>
+        <source>Pretrained model (model.pt; empty: train from scratch)</source>
+        <translation>事前学習済みモデル（model.pt、空欄ならゼロから学習）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="284"/>
+        <source>Parts copied from the pretrained model</source>
+        <translation>事前学習済みモデルから引き継ぐ部分</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="285"/>
+        <source>Frozen parts</source>
+        <translation>固定する部分</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="286"/>
+        <source>Decoder (default: the pretrained model&apos;s)</source>
+        <translation>デコーダ（既定値：事前学習済みモデルのもの）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="287"/>
+        <source>Maximum train tiles (default: all)</source>
+        <translation>学習タイルの最大数（既定値：すべて）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="289"/>
+        <source>Encoder, when training from scratch</source>
+        <translation>エンコーダ（ゼロから学習する場合）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="290"/>
+        <source>Encoder width, when training from scratch</source>
+        <translation>エンコーダの幅（ゼロから学習する場合）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="304"/>
+        <source>Predict with an ONNX model</source>
+        <translation>ONNX モデルで予測</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="318"/>
+        <source>Model (model.onnx)</source>
+        <translation>モデル（model.onnx）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="320"/>
+        <source>Extent (default: the whole image)</source>
+        <translation>領域（既定値：画像全体）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="321"/>
+        <source>Tile size, a multiple of 32 (default: the model&apos;s)</source>
+        <translation>タイルサイズ、32の倍数（既定値：モデルの値）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="322"/>
+        <source>Overlap between tiles (default: the model&apos;s)</source>
+        <translation>タイルの重なり（既定値：モデルの値）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="325"/>
+        <source>CPU threads (default: all cores)</source>
+        <translation>CPU スレッド数（既定値：全コア）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="326"/>
+        <source>Read the image at the model&apos;s resolution</source>
+        <translation>モデルの解像度で画像を読み込む</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="328"/>
+        <source>Existing map to compare with</source>
+        <translation>比較する既存の地図</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="329"/>
+        <source>Class field of the existing map (default: the one the model was trained from)</source>
+        <translation>既存の地図のクラスフィールド（既定値：モデルの学習に使ったもの）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="332"/>
+        <source>Confidence</source>
+        <translation>信頼度</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="334"/>
+        <source>Classes</source>
+        <translation>クラス</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="353"/>
+        <source>Disagreement</source>
+        <translation>不一致</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py" line="378"/>
+        <source>No style for {}: {}</source>
+        <translation>{} にスタイルを設定できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../processing/provider.py" line="17"/>
+        <source>Noisy labels segmentation</source>
+        <translation>ノイジーラベル セグメンテーション</translation>
+    </message>
+    <message>
+        <location filename="../processing/runner.py" line="49"/>
+        <source>Could not start the backend ({})</source>
+        <translation>バックエンドを起動できませんでした（{}）</translation>
+    </message>
+    <message>
+        <location filename="../processing/runner.py" line="66"/>
+        <source>Cancelling: the backend stops at its next step</source>
+        <translation>キャンセル中：バックエンドは次のステップで停止します</translation>
+    </message>
+    <message>
+        <location filename="../processing/runner.py" line="90"/>
+        <source>The backend was killed by signal {} (out of memory?)</source>
+        <translation>バックエンドがシグナル {} で強制終了されました（メモリ不足の可能性があります）</translation>
+    </message>
+    <message>
+        <location filename="../processing/runner.py" line="95"/>
+        <source>The backend exited with code {}</source>
+        <translation>バックエンドが終了コード {} で終了しました</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegClassTable</name>
+    <message>
+        <location filename="../gui/class_table.py" line="30"/>
+        <source>Id</source>
+        <translation>ID</translation>
+    </message>
+    <message>
+        <location filename="../gui/class_table.py" line="30"/>
+        <source>Name</source>
+        <translation>名前</translation>
+    </message>
+    <message>
+        <location filename="../gui/class_table.py" line="30"/>
+        <source>Colour</source>
+        <translation>色</translation>
+    </message>
+    <message>
+        <location filename="../gui/class_table.py" line="30"/>
+        <source>Source values</source>
+        <translation>元の値</translation>
+    </message>
+    <message>
+        <location filename="../gui/class_table.py" line="34"/>
+        <source>Each row is one class. Edit the names, click a colour to change it, and select several rows and press Merge to make their values one class.</source>
+        <translation>1行が1つのクラスです。名前は編集でき、色はクリックして変更できます。複数の行を選択して［統合］を押すと、それらの値が1つのクラスになります。</translation>
+    </message>
+    <message>
+        <location filename="../gui/class_table.py" line="73"/>
+        <source>new class</source>
+        <translation>新しいクラス</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegEnvironment</name>
+    <message>
+        <location filename="../gui/environment.py" line="23"/>
+        <source>unknown (press Check environment)</source>
+        <translation>不明（［環境を確認］を押してください）</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="25"/>
+        <source>GPU: {}</source>
+        <translation>GPU：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="26"/>
+        <source>CPU (no GPU found by torch)</source>
+        <translation>CPU（torch が GPU を検出できません）</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="26"/>
+        <source>none: torch is missing</source>
+        <translation>なし：torch がありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="31"/>
+        <source>Backend</source>
+        <translation>バックエンド</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="36"/>
+        <source>Not checked yet.</source>
+        <translation>まだ確認していません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="41"/>
+        <source>Check environment</source>
+        <translation>環境を確認</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="44"/>
+        <source>Set up backend…</source>
+        <translation>バックエンドをセットアップ…</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="46"/>
+        <source>Creates a Python environment with PyTorch and onnxruntime for the training jobs (about 1 GB download, once). QGIS&apos;s own Python is not changed.</source>
+        <translation>学習処理用に PyTorch と onnxruntime を含む Python 環境を作成します（初回のみ約 1 GB のダウンロード）。QGIS 自体の Python は変更されません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="57"/>
+        <source>No Python found for the backend: press Set up backend…</source>
+        <translation>バックエンド用の Python が見つかりません：［バックエンドをセットアップ…］を押してください</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="59"/>
+        <source>Checking the backend environment</source>
+        <translation>バックエンド環境を確認しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="63"/>
+        <source>Python {python} · torch {torch} · {device} · onnxruntime {ort} · qgis_noisyseg {version}</source>
+        <translation>Python {python} · torch {torch} · {device} · onnxruntime {ort} · qgis_noisyseg {version}</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="63"/>
+        <source>missing</source>
+        <translation>なし</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="71"/>
+        <source>Folder for the backend environment</source>
+        <translation>バックエンド環境のフォルダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="91"/>
+        <source>Backend environment ready in {}</source>
+        <translation>バックエンド環境を {} に準備しました</translation>
+    </message>
+    <message>
+        <location filename="../gui/environment.py" line="94"/>
+        <source>Setting up the backend failed: {}</source>
+        <translation>バックエンドのセットアップに失敗しました：{}</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegLayers</name>
+    <message>
+        <location filename="../gui/layers.py" line="30"/>
+        <source>Layer “{}” is not a file the backend can read; save it as a GeoPackage, Shapefile or GeoTIFF first</source>
+        <translation>レイヤ「{}」はバックエンドが読み込めるファイルではありません。先に GeoPackage、シェープファイル、GeoTIFF のいずれかで保存してください</translation>
+    </message>
+    <message>
+        <location filename="../gui/layers.py" line="45"/>
+        <source>QGIS cannot open {}</source>
+        <translation>QGIS で {} を開けません</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegLossCurve</name>
+    <message>
+        <location filename="../gui/loss_curve.py" line="64"/>
+        <source>The loss curve appears here while training runs</source>
+        <translation>学習中はここに損失曲線が表示されます</translation>
+    </message>
+    <message>
+        <location filename="../gui/loss_curve.py" line="77"/>
+        <source>loss</source>
+        <translation>損失</translation>
+    </message>
+    <message>
+        <location filename="../gui/loss_curve.py" line="79"/>
+        <source>validation mIoU</source>
+        <translation>検証 mIoU</translation>
+    </message>
+    <message>
+        <location filename="../gui/loss_curve.py" line="81"/>
+        <source>epoch {}</source>
+        <translation>エポック {}</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegMetrics</name>
+    <message>
+        <location filename="../gui/metrics_table.py" line="27"/>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py" line="27"/>
+        <source>mIoU</source>
+        <translation>mIoU</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py" line="27"/>
+        <source>Accuracy</source>
+        <translation>精度</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py" line="27"/>
+        <source>IoU {}</source>
+        <translation>IoU {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py" line="43"/>
+        <source>Measured on {} clean validation tiles.</source>
+        <translation>{} 枚のクリーンな検証タイルで測定しました。</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegPanel</name>
+    <message>
+        <location filename="../gui/panel.py" line="196"/>
+        <source>Noisy labels segmentation</source>
+        <translation>ノイジーラベル セグメンテーション</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="54"/>
+        <source>1. Data</source>
+        <translation>1. データ</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="54"/>
+        <source>2. Pretrain</source>
+        <translation>2. 事前学習</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="54"/>
+        <source>3. Annotate clean tiles</source>
+        <translation>3. クリーンタイルのアノテーション</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="54"/>
+        <source>4. Fine-tune</source>
+        <translation>4. ファインチューニング</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="55"/>
+        <source>5. Predict and review</source>
+        <translation>5. 予測と確認</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="65"/>
+        <source>Backend log</source>
+        <translation>バックエンドのログ</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="105"/>
+        <source>Another job is running; wait for it or cancel it first.</source>
+        <translation>別の処理を実行中です。終了を待つか、先にキャンセルしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="118"/>
+        <source>Cancelling… (the backend stops at the next batch and saves its checkpoint)</source>
+        <translation>キャンセル中…（バックエンドは次のバッチで停止し、チェックポイントを保存します）</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="131"/>
+        <source> epoch {}/{}</source>
+        <translation> エポック {}/{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="137"/>
+        <source>epoch {epoch}: loss {loss:.4f}{miou}</source>
+        <translation>エポック {epoch}：損失 {loss:.4f}{miou}</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="148"/>
+        <source>Done</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="155"/>
+        <source>Cancelled</source>
+        <translation>キャンセルしました</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="156"/>
+        <source>Cancelled. Finished outputs and checkpoints are kept.</source>
+        <translation>キャンセルしました。完成済みの出力とチェックポイントは残してあります。</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="158"/>
+        <source>Failed</source>
+        <translation>失敗</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="180"/>
+        <source>Idle</source>
+        <translation>待機中</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py" line="185"/>
+        <source>Cancel</source>
+        <translation>キャンセル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="25"/>
+        <source>Select tiles on the map (the “tiles” layer), or let the model suggest the ones it is least sure about. Prefill them with the noisy labels, correct the polygons with QGIS's editing tools (the class is a drop-down in the attribute form), then mark the tiles done.</source>
+        <translation>地図上（「tiles」レイヤ）でタイルを選択するか、モデルが最も自信のないタイルを提案させます。ノイジーラベルで事前入力し、QGIS の編集ツールでポリゴンを修正してから（クラスは属性フォームのドロップダウンで選べます）、タイルを完了にしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="30"/>
+        <source>Open clean-label layer</source>
+        <translation>クリーンラベルレイヤを開く</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="33"/>
+        <source>Suggest tiles</source>
+        <translation>タイルを提案</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="34"/>
+        <source>Ranks tiles by the pretrained model&apos;s uncertainty: low confidence, or high disagreement with the noisy map. Selects the top ones.</source>
+        <translation>事前学習済みモデルの不確かさ（信頼度の低さ、またはノイジーな地図との不一致の大きさ）でタイルを順位付けし、上位のタイルを選択します。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="38"/>
+        <source>How many</source>
+        <translation>枚数</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="43"/>
+        <source>Prefill selected tiles</source>
+        <translation>選択したタイルを事前入力</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="44"/>
+        <source>Edit clean labels</source>
+        <translation>クリーンラベルを編集</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="47"/>
+        <source>Mark selected done</source>
+        <translation>選択したタイルを完了にする</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="48"/>
+        <source>Mark selected not done</source>
+        <translation>選択したタイルを未完了に戻す</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="68"/>
+        <source>No clean-label layer yet: export a dataset first.</source>
+        <translation>クリーンラベルレイヤがまだありません。先にデータセットをエクスポートしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="70"/>
+        <source>Tiles done: {} of {}</source>
+        <translation>完了したタイル：{} / {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="111"/>
+        <source>Export a noisy dataset first (step 1).</source>
+        <translation>先にノイジーデータセットをエクスポートしてください（ステップ 1）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="75"/>
+        <source>Pretrain a model first (step 2).</source>
+        <translation>先にモデルを事前学習してください（ステップ 2）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="123"/>
+        <source>Ranking tiles by the model&apos;s uncertainty</source>
+        <translation>モデルの不確かさでタイルを順位付けしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="133"/>
+        <source>Select tiles on the “tiles” layer first (or press Suggest tiles).</source>
+        <translation>先に「tiles」レイヤでタイルを選択してください（または［タイルを提案］を押してください）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py" line="138"/>
+        <source>Added {} noisy-label polygons to {} tiles; tiles that already had clean labels were left as they are.</source>
+        <translation>{} 個のノイジーラベルのポリゴンを {} 枚のタイルに追加しました。クリーンラベルがすでにあるタイルはそのままです。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="29"/>
+        <source>Imagery</source>
+        <translation>画像</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="33"/>
+        <source>Tick the map layers that hold the (noisy) labels: vector maps or classified rasters. Later layers are burned over earlier ones.</source>
+        <translation>（ノイジーな）ラベルを持つ地図レイヤ（ベクタ地図または分類済みラスタ）にチェックを入れてください。後のレイヤが前のレイヤの上に書き込まれます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="36"/>
+        <source>Label layers</source>
+        <translation>ラベルレイヤ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="41"/>
+        <source>Class field</source>
+        <translation>クラスフィールド</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Read values</source>
+        <translation>値を読み込む</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Merge</source>
+        <translation>統合</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Add</source>
+        <translation>追加</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Remove</source>
+        <translation>削除</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Load…</source>
+        <translation>読み込み…</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="47"/>
+        <source>Save…</source>
+        <translation>保存…</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="62"/>
+        <source>Tile size</source>
+        <translation>タイルサイズ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="63"/>
+        <source>ignore (unknown, not trained on)</source>
+        <translation>無視（不明として学習に使わない）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="63"/>
+        <source>background (class 0)</source>
+        <translation>背景（クラス 0）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="65"/>
+        <source>Pixels without a label</source>
+        <translation>ラベルのないピクセル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="69"/>
+        <source>Datasets, runs, models and predictions are written here.</source>
+        <translation>データセット、学習の実行、モデル、予測結果はここに書き出されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="70"/>
+        <source>Work folder</source>
+        <translation>作業フォルダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="72"/>
+        <source>Export noisy dataset</source>
+        <translation>ノイジーデータセットをエクスポート</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="108"/>
+        <source>Dataset: {}</source>
+        <translation>データセット：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="110"/>
+        <source>No dataset exported yet.</source>
+        <translation>データセットはまだエクスポートされていません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="171"/>
+        <source>Load classes</source>
+        <translation>クラスを読み込む</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="179"/>
+        <source>Save classes</source>
+        <translation>クラスを保存</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="191"/>
+        <source>Pick the imagery layer.</source>
+        <translation>画像レイヤを選択してください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="191"/>
+        <source>Tick at least one label layer.</source>
+        <translation>ラベルレイヤを 1 つ以上チェックしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="191"/>
+        <source>Choose a work folder.</source>
+        <translation>作業フォルダを選択してください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="205"/>
+        <source>The filter of layer “{}” is ignored: the backend reads the whole file</source>
+        <translation>レイヤ「{}」のフィルタは無視されます：バックエンドはファイル全体を読み込みます</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="225"/>
+        <source>Replace the dataset in {}? Runs already trained on it are kept.</source>
+        <translation>{} のデータセットを置き換えますか？ このデータセットで学習済みの実行は残ります。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="228"/>
+        <source>Exporting the noisy dataset</source>
+        <translation>ノイジーデータセットをエクスポートしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py" line="234"/>
+        <source>Dataset: {path} — {tiles} tiles (train {train}, val {val}, test {test}), {classes} classes</source>
+        <translation>データセット：{path} — {tiles} タイル（学習 {train}、検証 {val}、テスト {test}）、{classes} クラス</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="31"/>
+        <source>Transfer</source>
+        <translation>引き継ぎ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="33"/>
+        <source>Freeze</source>
+        <translation>固定</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="34"/>
+        <source>the pretrained one</source>
+        <translation>事前学習済みのもの</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="33"/>
+        <source>Decoder</source>
+        <translation>デコーダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="39"/>
+        <source>Epochs</source>
+        <translation>エポック数</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="38"/>
+        <source>Also train from scratch on the same tiles, for comparison</source>
+        <translation>比較のため、同じタイルでゼロからも学習する</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="42"/>
+        <source>Start fine-tuning</source>
+        <translation>ファインチューニングを開始</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="46"/>
+        <source>On the clean validation tiles:</source>
+        <translation>クリーンな検証タイルでの結果：</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="75"/>
+        <source>Open the clean-label layer and annotate tiles first (step 3).</source>
+        <translation>先にクリーンラベルレイヤを開いてタイルをアノテーションしてください（ステップ 3）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="80"/>
+        <source>Could not save the clean-label edits: {}</source>
+        <translation>クリーンラベルの編集を保存できませんでした：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="82"/>
+        <source>Mark at least {} tiles done: one of them is kept for validation.</source>
+        <translation>少なくとも {} 枚のタイルを完了にしてください。そのうち 1 枚は検証用に使います。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="106"/>
+        <source>Building the clean dataset from the tiles marked done</source>
+        <translation>完了にしたタイルからクリーンデータセットを作成しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="109"/>
+        <source>Fine-tuning on the clean tiles</source>
+        <translation>クリーンタイルでファインチューニングしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="115"/>
+        <source>Training from scratch on the same tiles</source>
+        <translation>同じタイルでゼロから学習しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="122"/>
+        <source>Evaluating the {} model</source>
+        <translation>{} モデルを評価しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py" line="124"/>
+        <source>Exporting the fine-tuned model to ONNX</source>
+        <translation>ファインチューニング済みモデルを ONNX にエクスポートしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="27"/>
+        <source>noisy: learn from the exported (noisy) masks. SimCLR: learn from the imagery alone, no labels. Both: SimCLR first, then the noisy masks.</source>
+        <translation>noisy：エクスポートした（ノイジーな）マスクから学習します。SimCLR：ラベルを使わず画像だけから学習します。両方：SimCLR の後にノイジーなマスクで学習します。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="29"/>
+        <source>Method</source>
+        <translation>手法</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="31"/>
+        <source>Encoder</source>
+        <translation>エンコーダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="35"/>
+        <source>Width of the encoder&apos;s first layer: 64 is the standard ResNet; smaller trains faster on a CPU.</source>
+        <translation>エンコーダの最初の層の幅：64 が標準の ResNet です。小さくすると CPU での学習が速くなります。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="37"/>
+        <source>Base width</source>
+        <translation>基本の幅</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="42"/>
+        <source>Device</source>
+        <translation>デバイス</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="45"/>
+        <source>Start pretraining</source>
+        <translation>事前学習を開始</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="46"/>
+        <source>Resume selected run</source>
+        <translation>選択した実行を再開</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="52"/>
+        <source>Runs (the selected one is used by the next steps):</source>
+        <translation>実行（選択したものが次のステップで使われます）：</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <source>complete</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <source>stopped, resumable</source>
+        <translation>停止（再開可能）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <source>not started</source>
+        <translation>未開始</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="138"/>
+        <source>Pretraining ({})</source>
+        <translation>事前学習（{}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py" line="139"/>
+        <source>Exporting the model to ONNX</source>
+        <translation>モデルを ONNX にエクスポートしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="29"/>
+        <source>Model</source>
+        <translation>モデル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="30"/>
+        <source>Whole image</source>
+        <translation>画像全体</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="30"/>
+        <source>Current map extent</source>
+        <translation>現在の地図の表示領域</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="31"/>
+        <source>Area</source>
+        <translation>範囲</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="32"/>
+        <source>Show where it disagrees with the first label layer</source>
+        <translation>最初のラベルレイヤと一致しない箇所を表示する</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="40"/>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="42"/>
+        <source>Predict</source>
+        <translation>予測</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="44"/>
+        <source>Metrics on the clean validation tiles:</source>
+        <translation>クリーンな検証タイルでの評価指標：</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="48"/>
+        <source>Training curves:</source>
+        <translation>学習曲線：</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="64"/>
+        <source>fine-tuned</source>
+        <translation>ファインチューニング済み</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="64"/>
+        <source>pretrained</source>
+        <translation>事前学習済み</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="94"/>
+        <source>Train a model (steps 2 and 4) and pick the imagery (step 1) first.</source>
+        <translation>先にモデルを学習し（ステップ 2 と 4）、画像を選択してください（ステップ 1）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="121"/>
+        <source>prediction {} ({})</source>
+        <translation>予測 {}（{}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="122"/>
+        <source>Predicting</source>
+        <translation>予測しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="135"/>
+        <source>classes</source>
+        <translation>クラス</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="135"/>
+        <source>disagrees with the old map</source>
+        <translation>既存の地図との不一致</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py" line="135"/>
+        <source>confidence</source>
+        <translation>信頼度</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegPlugin</name>
+    <message>
+        <location filename="../plugin.py" line="19"/>
+        <source>&amp;Noisy labels segmentation</source>
+        <translation>ノイジーラベル セグメンテーション(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="45"/>
+        <source>Check backend environment</source>
+        <translation>バックエンド環境を確認</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="83"/>
+        <source>Checking the noisyseg backend</source>
+        <translation>noisyseg のバックエンドを確認しています</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="91"/>
+        <source>Backend not usable: {}</source>
+        <translation>バックエンドを使用できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="95"/>
+        <source>Backend ready: Python {python}, torch {torch}, device {device}, onnxruntime {ort}, qgis_noisyseg {version}</source>
+        <translation>バックエンドの準備ができました：Python {python}、torch {torch}、デバイス {device}、onnxruntime {ort}、qgis_noisyseg {version}</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="37"/>
+        <source>Noisy labels segmentation panel</source>
+        <translation>ノイジーラベル セグメンテーション パネル</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegSetup</name>
+    <message>
+        <location filename="../gui/setup_task.py" line="43"/>
+        <source>Setting up the noisyseg backend</source>
+        <translation>noisyseg のバックエンドをセットアップしています</translation>
+    </message>
+    <message>
+        <location filename="../gui/setup_task.py" line="52"/>
+        <source>requirements.txt is missing from the plugin folder {}</source>
+        <translation>プラグインフォルダ {} に requirements.txt がありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/setup_task.py" line="75"/>
+        <source>could not run {} ({})</source>
+        <translation>{} を実行できませんでした（{}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/setup_task.py" line="87"/>
+        <source>{} failed (exit {}): {}</source>
+        <translation>{} が失敗しました（終了コード {}）：{}</translation>
+    </message>
+</context>
+</TS>
