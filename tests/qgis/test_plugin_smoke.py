@@ -82,3 +82,21 @@ def test_backend_task_runs_under_the_task_manager(qgis_app):
     while not finished and timer.elapsed() < 60_000:
         QCoreApplication.processEvents()
     assert finished == [task] and task.status() == QgsTask.Complete
+
+
+def test_metadata_has_every_key_the_plugin_repository_asks_for(qgis_app):
+    import qgis_noisyseg
+
+    if str(REPO) not in qgis.utils.plugin_paths:
+        qgis.utils.plugin_paths.append(str(REPO))
+    qgis.utils.updateAvailablePlugins()
+    required = ["name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "repository",
+                "tracker", "homepage", "tags", "icon", "experimental", "changelog", "category"]
+    values = {key: qgis.utils.pluginMetadata("qgis_noisyseg", key) for key in required}
+    assert not [key for key, value in values.items() if value in ("", "__error__") or not value.strip()], values
+    assert values["qgisMinimumVersion"] == "3.22" and values["version"] == qgis_noisyseg.__version__
+    assert values["repository"] == "https://github.com/qgis-noisyseg/qgis_noisyseg"
+    assert values["tracker"] == values["repository"] + "/issues"
+    assert values["experimental"] in ("True", "False")
+    assert values["changelog"].split()[0] == qgis_noisyseg.__version__
+    assert (REPO / "qgis_noisyseg" / values["icon"]).is_file()
