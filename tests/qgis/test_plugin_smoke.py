@@ -93,7 +93,8 @@ def test_metadata_has_every_key_the_plugin_repository_asks_for(qgis_app):
     required = ["name", "qgisMinimumVersion", "description", "about", "version", "author", "email", "repository",
                 "tracker", "homepage", "tags", "icon", "experimental", "changelog", "category"]
     values = {key: qgis.utils.pluginMetadata("qgis_noisyseg", key) for key in required}
-    assert not [key for key, value in values.items() if value in ("", "__error__") or not value.strip()], values
+    missing = [key for key, value in values.items() if value == "__error__" or not value.strip()]
+    assert not missing, f"missing or empty in metadata.txt: {missing}"
     assert values["qgisMinimumVersion"] == "3.22" and values["version"] == qgis_noisyseg.__version__
     assert values["repository"] == "https://github.com/qgis-noisyseg/qgis_noisyseg"
     assert values["tracker"] == values["repository"] + "/issues"
