@@ -90,7 +90,7 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "in_channels": dataset.in_channels,
         "num_classes": dataset.classes.num_classes,
         "classes": [{k: c[k] for k in ("id", "name", "color", "values") if k in c} for c in manifest["classes"]],
-        "label_field": next((s.get("field") for s in manifest.get("label_sources", []) if s.get("field")), None),
+        "label_field": manifest.get("label_field") or next((s.get("field") for s in manifest.get("label_sources", []) if s.get("field")), None),
         "normalization": {"mean": list(normalization["mean"]), "std": list(normalization["std"])},
         "bands": manifest["image"].get("bands", []),
         "tile_size": args.tile_size or manifest["tile_size"],

@@ -1,0 +1,29 @@
+"""``noisyseg suggest``: rank a dataset's tiles for annotation by the model's uncertainty.
+
+onnxruntime + numpy + rasterio only (no torch), like ``predict``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="model.onnx from `noisyseg export-onnx`")
+    p.add_argument("--data", required=True, help="dataset folder whose tiles are ranked (its masks are the noisy labels)")
+    p.add_argument("--top", type=int, default=10, help="how many tiles to suggest (default 10)")
+    p.add_argument("--by", choices=("both", "confidence", "disagreement"), default="both",
+                   help="score: 1 - mean confidence, disagreement with the noisy mask, or their mean (default both)")
+    p.add_argument("--split", choices=("all", "train", "val", "test"), default="all", help="tiles to rank (default all)")
+    p.add_argument("--out", help="also write every tile's scores to this JSON file")
+    p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    from ..inference.model import OnnxSegmenter
+    from ..inference.suggest import suggest_tiles
+
+    segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
+    return suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
+                         batch_size=args.batch_size, out=args.out, reporter=reporter)
