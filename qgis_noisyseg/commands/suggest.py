@@ -25,5 +25,17 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..inference.suggest import suggest_tiles
 
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
-    return suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
-                         batch_size=args.batch_size, out=args.out, reporter=reporter)
+    outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
+                            batch_size=args.batch_size, out=args.out, reporter=reporter)
+    if not reporter.json_lines:
+        reporter.info(format_table(outputs["suggestions"]))
+    return outputs
+
+
+def format_table(suggestions: list[dict]) -> str:
+    rows = [f"{'tile':<18} {'split':<6} {'score':>6} {'conf.':>6} {'disagr.':>7}"]
+    for s in suggestions:
+        disagreement = "-" if s["disagreement"] is None else f"{s['disagreement']:.3f}"
+        confidence = "-" if s["confidence"] is None else f"{s['confidence']:.3f}"
+        rows.append(f"{s['tile_id']:<18} {s['split']:<6} {s['score']:>6.3f} {confidence:>6} {disagreement:>7}")
+    return "\n".join(rows)

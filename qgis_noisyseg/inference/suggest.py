@@ -20,6 +20,7 @@ from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from .model import OnnxSegmenter
+from .sliding import RESOLUTION_TOLERANCE
 
 RANKINGS = ("both", "confidence", "disagreement")
 SPLIT_CHOICES = ("all", "train", "val", "test")
@@ -48,6 +49,7 @@ def suggest_tiles(
         raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     dataset = Dataset(data)
     same_classes = check_model_fits(segmenter, dataset, needs_classes=by != "confidence")
+    _warn_on_resolution_mismatch(segmenter, dataset, reporter)
     tiles = dataset.split(None if split == "all" else split)
     if not tiles:
         raise UserError(f"dataset {dataset.root} has no {split} tiles; pick another --split")
@@ -79,6 +81,15 @@ def check_model_fits(segmenter: OnnxSegmenter, dataset: Dataset, *, needs_classe
                         f"but dataset {dataset.root} has {len(dataset_classes)} other ones; comparing with its masks "
                         "needs the same classes (or rank --by confidence)")
     return model_classes == dataset_classes
+
+
+def _warn_on_resolution_mismatch(segmenter: OnnxSegmenter, dataset: Dataset, reporter: Reporter) -> None:
+    expected, actual = segmenter.resolution, dataset.manifest.get("resolution")
+    if not expected or not actual:
+        return
+    if any(e and abs(abs(a) / e - 1) > RESOLUTION_TOLERANCE for a, e in zip(actual, expected)):
+        reporter.warning(f"the dataset's resolution {abs(actual[0]):g} x {abs(actual[1]):g} differs from the model's "
+                         f"{expected[0]:g} x {expected[1]:g}; its confidence there says little")
 
 
 def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], by: str, same_classes: bool) -> list[dict]:

@@ -34,11 +34,11 @@ def manifest_of(dataset) -> dict:
     return json.loads((dataset / "manifest.json").read_text(encoding="utf-8"))
 
 
-def model_for(path, dataset, *, bands=3, classes=None, seed=0):
+def model_for(path, dataset, *, bands=3, classes=None, seed=0, resolution=(10.0, 10.0)):
     """A 1x1 convolution carrying the dataset's classes and normalisation (or the given ones)."""
     manifest = manifest_of(dataset)
     classes = manifest["classes"] if classes is None else classes
-    meta = metadata(bands, classes)
+    meta = {**metadata(bands, classes), "resolution": list(resolution)}
     meta["normalization"] = {"mean": (manifest["band_stats"]["mean"] * 2)[:bands],
                              "std": (manifest["band_stats"]["std"] * 2)[:bands]}
     return conv_model(path, kernel=1, in_channels=bands, num_classes=len(classes), seed=seed, meta=meta)
@@ -109,6 +109,9 @@ def test_by_confidence_and_split(run_cli, model, dataset):
     assert all(s["split"] == "val" and s["tile_id"] in val_tiles for s in outputs["suggestions"])
     assert all(s["score"] == pytest.approx(1 - s["confidence"]) for s in outputs["suggestions"])
     assert outputs["file"] is None
+    text = run_cli("suggest", "--model", model, "--data", dataset, "--by", "confidence", "--split", "val", "--top", "4")
+    assert text.code == 0 and "tiles_scored: " in text.out
+    assert outputs["suggestions"][0]["tile_id"] in text.err.split("score")[1], "a table of the suggestions for people"
 
 
 def test_model_that_does_not_fit_the_dataset(run_cli, dataset, tmp_path):
@@ -117,8 +120,12 @@ def test_model_that_does_not_fit_the_dataset(run_cli, dataset, tmp_path):
     other_classes = [{"id": 0, "name": "background", "color": "#000000"}, {"id": 1, "name": "building", "color": "#ff0000"}]
     buildings = model_for(tmp_path / "buildings.onnx", dataset, classes=other_classes)
     assert_user_error(run_cli("suggest", "--model", buildings, "--data", dataset), "predicts 2 classes", "has 7")
-    outputs, _ = suggest(run_cli, buildings, dataset, "--by", "confidence", "--top", "2")
+    outputs, result = suggest(run_cli, buildings, dataset, "--by", "confidence", "--top", "2")
     assert all(s["disagreement"] is None for s in outputs["suggestions"])
+    assert not [e for e in result.events() if e["event"] == "warning"]
+    coarse = model_for(tmp_path / "coarse.onnx", dataset, resolution=[20.0, 20.0])
+    _, result = suggest(run_cli, coarse, dataset, "--top", "1")
+    assert any("resolution" in e["message"] for e in result.events() if e["event"] == "warning")
     assert_user_error(run_cli("suggest", "--model", tmp_path / "missing.onnx", "--data", dataset), "not found")
     assert_user_error(run_cli("suggest", "--model", buildings, "--data", dataset, "--top", "0"), "--top")
 
