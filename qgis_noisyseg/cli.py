@@ -28,6 +28,7 @@ COMMANDS = {
     "pretrain": "Pretrain a segmentation model on noisy masks, with SimCLR, or both",
     "finetune": "Fine-tune a pretrained model on a few clean tiles",
     "evaluate": "Evaluate a model on a dataset split: mIoU, per-class IoU and F1, confusion matrix",
+    "analyze": "Compare two models block by block: KL divergence of weights and activations, against a seed baseline",
     "clean": "Build a clean dataset from the tiles corrected in a GeoPackage (clean_labels + tiles layers)",
     "suggest": "Rank a dataset's tiles for annotation by the model's uncertainty and disagreement with the noisy mask",
     "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",

@@ -1,0 +1,463 @@
+"""Layer-wise comparison of two segmentation models of the same architecture (``noisyseg analyze``).
+
+Per block of ``named_blocks`` (``encoder.stem`` ... ``encoder.layer4``, each decoder block,
+``head``), it compares two distributions between model A and model B:
+
+- **weights**: the values of the block's convolution kernels (parameters with 2 or more
+  dimensions; BatchNorm affine parameters and biases are left out, their scale differs);
+- **activations**: the values of the block's output on the same tiles, each model's input
+  normalised with its own config's normalisation, in eval mode (for a block that is a list of
+  modules, FPN's ``lateral`` and ``semantic``, the outputs of its members).
+
+Each comparison is a KL divergence, computed twice: from histograms on shared bins (``bins``
+equal bins over the range of both samples; ``EPSILON`` probability added to every bin, then
+renormalised) and in closed form between the Gaussians fitted to the two samples (mean, std).
+The KL is **symmetric**: ``(KL(A||B) + KL(B||A)) / 2``, in nats, so a pair needs no order and a
+seed baseline (two runs that differ only in seed) can be compared with it.
+
+The distributions are compared, not the weights one by one: two independent runs from the same
+initialiser have a KL near 0 though no weight agrees. That is what the baseline calibrates.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..core.atomic import atomic_dir, check_output_free, write_json
+from ..core.dataset import Dataset
+from ..core.errors import UserError
+from ..core.progress import Reporter
+from .checkpoint import load_checkpoint
+from .data import TileDataset, make_loader
+from .models import build_model, named_blocks, resolve_config
+
+EPSILON = 1e-6
+KL_DEFINITION = "symmetric: (KL(A||B) + KL(B||A)) / 2, in nats"
+WEIGHTS_DEFINITION = "values of the block's convolution kernels (parameters with 2+ dimensions)"
+ACTIVATIONS_DEFINITION = "values of the block's output, eval mode, each model's own input normalisation"
+METRICS = ("weight_kl_hist", "weight_kl_gauss", "activation_kl_hist", "activation_kl_gauss")
+METRIC_TITLES = {
+    "weight_kl_hist": "weights, histogram KL",
+    "weight_kl_gauss": "weights, Gaussian KL",
+    "activation_kl_hist": "activations, histogram KL",
+    "activation_kl_gauss": "activations, Gaussian KL",
+}
+PART_COLOURS = {"encoder": "#4c72b0", "decoder": "#dd8452", "head": "#8c8c8c"}
+TILES_PER_FORWARD = 8
+_MIN_STD = 1e-12
+
+
+def gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> float:
+    """KL(P||Q) in nats between the normal distributions P = N(mean_p, std_p^2) and Q."""
+    std_p, std_q = max(std_p, _MIN_STD), max(std_q, _MIN_STD)
+    return math.log(std_q / std_p) + (std_p**2 + (mean_p - mean_q) ** 2) / (2 * std_q**2) - 0.5
+
+
+def symmetric_gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> float:
+    return 0.5 * (gaussian_kl(mean_p, std_p, mean_q, std_q) + gaussian_kl(mean_q, std_q, mean_p, std_p))
+
+
+def histogram_kl(counts_p: np.ndarray, counts_q: np.ndarray, epsilon: float = EPSILON) -> float:
+    """KL(P||Q) in nats between two histograms on the same bins, each smoothed with ``epsilon``
+    probability per bin (so empty bins stay finite) and renormalised."""
+    p, q = _smoothed(counts_p, epsilon), _smoothed(counts_q, epsilon)
+    return float(np.sum(p * np.log(p / q)))
+
+
+def symmetric_histogram_kl(counts_p: np.ndarray, counts_q: np.ndarray, epsilon: float = EPSILON) -> float:
+    return 0.5 * (histogram_kl(counts_p, counts_q, epsilon) + histogram_kl(counts_q, counts_p, epsilon))
+
+
+def _smoothed(counts: np.ndarray, epsilon: float) -> np.ndarray:
+    counts = np.asarray(counts, dtype=np.float64)
+    p = counts / counts.sum() + epsilon
+    return p / p.sum()
+
+
+class RunningMoments:
+    """Count, mean, variance (Chan et al.'s parallel update, float64), minimum and maximum of
+    the values seen so far."""
+
+    def __init__(self) -> None:
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+        self.minimum, self.maximum = math.inf, -math.inf
+
+    def add(self, values: torch.Tensor) -> None:
+        values = values.detach().reshape(-1).double()
+        n = values.numel()
+        if n == 0:
+            return
+        batch_mean = float(values.mean())
+        batch_m2 = float(((values - batch_mean) ** 2).sum())
+        total = self.count + n
+        delta = batch_mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += batch_m2 + delta**2 * self.count * n / total
+        self.count = total
+        self.minimum = min(self.minimum, float(values.min()))
+        self.maximum = max(self.maximum, float(values.max()))
+
+    @property
+    def std(self) -> float:
+        return math.sqrt(max(self.m2 / self.count, 0.0)) if self.count else 0.0
+
+
+def _histogram(values: np.ndarray, low: float, high: float, bins: int) -> np.ndarray:
+    if high <= low:  # every value equal: one populated bin
+        high = low + 1.0
+    return np.histogram(values, bins=bins, range=(low, high))[0].astype(np.int64)
+
+
+def _compare(moments_a: RunningMoments, moments_b: RunningMoments, hist_a: np.ndarray, hist_b: np.ndarray) -> dict:
+    return {
+        "kl_hist": symmetric_histogram_kl(hist_a, hist_b),
+        "kl_gauss": symmetric_gaussian_kl(moments_a.mean, moments_a.std, moments_b.mean, moments_b.std),
+    }
+
+
+def _shared_range(a: RunningMoments, b: RunningMoments) -> tuple[float, float]:
+    return min(a.minimum, b.minimum), max(a.maximum, b.maximum)
+
+
+class LoadedModel:
+    def __init__(self, path: os.PathLike | str) -> None:
+        self.path = str(path)
+        checkpoint = load_checkpoint(path)
+        self.config = checkpoint["config"]
+        self.architecture = resolve_config(self.config)
+        self.model = build_model(self.config)
+        try:
+            self.model.load_state_dict(checkpoint["state_dict"])
+        except RuntimeError:
+            raise UserError(f"{path}: its weights do not fit its config's architecture; is the checkpoint damaged?") from None
+        self.model.eval()
+        normalization = self.config.get("normalization") or {}
+        if not normalization.get("mean") or not normalization.get("std"):
+            raise UserError(f"{path} has no normalisation in its config; analyze needs a checkpoint written by pretrain or finetune")
+        self.normalization = normalization
+
+    @property
+    def label(self) -> str:
+        path = Path(self.path)
+        return path.parent.name if path.name == "model.pt" and path.parent.name else path.name
+
+
+def _check_same_architecture(models: Sequence[LoadedModel]) -> None:
+    reference = models[0]
+    for other in models[1:]:
+        differences = [f"{key} {reference.architecture[key]} vs {other.architecture[key]}"
+                       for key in reference.architecture if reference.architecture[key] != other.architecture[key]]
+        if differences:
+            raise UserError(f"{other.path} and {reference.path} differ in architecture ({'; '.join(differences)}); "
+                            "analyze compares models of the same architecture")
+
+
+def _weight_moments_and_values(block: nn.Module) -> tuple[RunningMoments, np.ndarray]:
+    kernels = [p.detach().reshape(-1) for p in block.parameters() if p.ndim >= 2]
+    values = torch.cat(kernels) if kernels else torch.zeros(0)
+    moments = RunningMoments()
+    moments.add(values)
+    return moments, values.double().numpy()
+
+
+def _weight_comparison(a: nn.Module, b: nn.Module, bins: int) -> dict[str, dict]:
+    result = {}
+    for (name, block_a), (_, block_b) in zip(named_blocks(a), named_blocks(b)):
+        moments_a, values_a = _weight_moments_and_values(block_a)
+        moments_b, values_b = _weight_moments_and_values(block_b)
+        if moments_a.count == 0:
+            result[name] = {"kl_hist": None, "kl_gauss": None, "count": 0, "a": None, "b": None}
+            continue
+        low, high = _shared_range(moments_a, moments_b)
+        comparison = _compare(moments_a, moments_b, _histogram(values_a, low, high, bins), _histogram(values_b, low, high, bins))
+        result[name] = {**comparison, "count": moments_a.count,
+                        "a": {"mean": moments_a.mean, "std": moments_a.std},
+                        "b": {"mean": moments_b.mean, "std": moments_b.std}}
+    return result
+
+
+def _block_outputs(model: nn.Module, images: torch.Tensor) -> dict[str, list[torch.Tensor]]:
+    """Each block's output tensors for one forward pass. A block that is a list of modules
+    (FPN's ``lateral`` and ``semantic``) is never called itself: its output is its members'."""
+    outputs: dict[str, list[torch.Tensor]] = {}
+    handles = []
+    for name, block in named_blocks(model):
+        outputs[name] = []
+        members = list(block) if isinstance(block, nn.ModuleList) else [block]
+        handles += [member.register_forward_hook(lambda _m, _i, out, name=name: outputs[name].append(out.detach()))
+                    for member in members]
+    try:
+        model(images)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return outputs
+
+
+class _Activations:
+    """Streams one model's block outputs over the tiles twice: moments first, then histograms
+    on bins that the caller shares with the other model."""
+
+    def __init__(self, loaded: LoadedModel, dataset: Dataset, tiles: list[dict], crop: Optional[int],
+                 reporter: Reporter, progress: list[int]) -> None:
+        norm = loaded.normalization
+        data = TileDataset(dataset, tiles, norm["mean"], norm["std"], crop=crop)
+        self.loader = make_loader(data, TILES_PER_FORWARD, shuffle=False, seed=0)
+        self.model, self.reporter, self.progress = loaded.model, reporter, progress
+
+    def _batches(self):
+        with torch.no_grad():
+            for images, _masks in self.loader:
+                yield _block_outputs(self.model, images)
+                self.progress[0] += 1
+                self.reporter.progress("analyze", self.progress[0], self.progress[1])
+
+    def moments(self) -> dict[str, RunningMoments]:
+        moments: dict[str, RunningMoments] = {}
+        for outputs in self._batches():
+            for name, tensors in outputs.items():
+                for out in tensors:
+                    moments.setdefault(name, RunningMoments()).add(out)
+        return moments
+
+    def histograms(self, ranges: dict[str, tuple[float, float]], bins: int) -> dict[str, np.ndarray]:
+        counts = {name: np.zeros(bins, dtype=np.int64) for name in ranges}
+        for outputs in self._batches():
+            for name, tensors in outputs.items():
+                for out in tensors:
+                    counts[name] += _histogram(out.double().numpy().reshape(-1), *ranges[name], bins)
+        return counts
+
+
+def _activation_comparison(a: LoadedModel, b: LoadedModel, dataset: Dataset, tiles: list[dict], crop: Optional[int],
+                           bins: int, reporter: Reporter, progress: list[int]) -> dict[str, dict]:
+    stream_a = _Activations(a, dataset, tiles, crop, reporter, progress)
+    stream_b = _Activations(b, dataset, tiles, crop, reporter, progress)
+    moments_a, moments_b = stream_a.moments(), stream_b.moments()
+    ranges = {name: _shared_range(moments_a[name], moments_b[name]) for name in moments_a}
+    hist_a, hist_b = stream_a.histograms(ranges, bins), stream_b.histograms(ranges, bins)
+    return {name: {**_compare(moments_a[name], moments_b[name], hist_a[name], hist_b[name]),
+                   "count": moments_a[name].count,
+                   "a": {"mean": moments_a[name].mean, "std": moments_a[name].std},
+                   "b": {"mean": moments_b[name].mean, "std": moments_b[name].std}}
+            for name in moments_a}
+
+
+def _part(block: str) -> str:
+    return block.split(".", 1)[0]
+
+
+def _compare_pair(a: LoadedModel, b: LoadedModel, dataset: Dataset, tiles: list[dict], crop: Optional[int], bins: int,
+                  reporter: Reporter, progress: list[int]) -> list[dict]:
+    weights = _weight_comparison(a.model, b.model, bins)
+    activations = _activation_comparison(a, b, dataset, tiles, crop, bins, reporter, progress)
+    blocks = []
+    for name, _ in named_blocks(a.model):
+        w, act = weights[name], activations[name]
+        blocks.append({
+            "block": name, "part": _part(name),
+            "weight_kl_hist": w["kl_hist"], "weight_kl_gauss": w["kl_gauss"],
+            "activation_kl_hist": act["kl_hist"], "activation_kl_gauss": act["kl_gauss"],
+            "weight_values": w["count"], "activation_values": act["count"],
+            "weights": {"a": w["a"], "b": w["b"]}, "activations": {"a": act["a"], "b": act["b"]},
+        })
+    return blocks
+
+
+def _ratio(value: Optional[float], reference: Optional[float]) -> Optional[float]:
+    if value is None or reference is None or not math.isfinite(value) or not math.isfinite(reference) or reference <= 0:
+        return None
+    return value / reference
+
+
+def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(finite) / len(finite) if finite else None
+
+
+def _summary(blocks: list[dict], with_baseline: bool) -> dict:
+    summary: dict[str, Any] = {}
+    for part in ("encoder", "decoder", "head"):
+        rows = [b for b in blocks if b["part"] == part]
+        entry: dict[str, Any] = {"blocks": len(rows)}
+        for metric in METRICS:
+            entry[metric] = _mean([r[metric] for r in rows])
+            if with_baseline:
+                entry[f"baseline_{metric}"] = _mean([r[f"baseline_{metric}"] for r in rows])
+                entry[f"ratio_{metric}"] = _mean([r[f"ratio_{metric}"] for r in rows])
+        summary[part] = entry
+    summary["decoder_over_encoder"] = {metric: _ratio(summary["decoder"][metric], summary["encoder"][metric])
+                                       for metric in METRICS}
+    return summary
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def _choose_tiles(dataset: Dataset, count: int, seed: int) -> list[dict]:
+    tiles = sorted(dataset.tiles, key=lambda t: t["id"])
+    if not tiles:
+        raise UserError(f"dataset {dataset.root} has no tiles")
+    if count >= len(tiles):
+        return tiles
+    return [tiles[i] for i in sorted(random.Random(seed).sample(range(len(tiles)), count))]
+
+
+def _crop_for(dataset: Dataset, multiple: int) -> Optional[int]:
+    size = int(dataset.manifest["tile_size"])
+    if size % multiple == 0:
+        return None
+    if size < multiple:
+        raise UserError(f"the tiles of {dataset.root} are {size} px, smaller than the {multiple} px the models need")
+    return size - size % multiple
+
+
+def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str, out: os.PathLike | str, *,
+            baseline: Optional[tuple[os.PathLike | str, os.PathLike | str]] = None, tiles: int = 16, bins: int = 100,
+            seed: int = 0, reporter: Optional[Reporter] = None, overwrite: bool = False) -> dict:
+    """Compares models ``a`` and ``b`` block by block and writes ``out/layers.json`` and
+    ``out/layers.png`` (``out`` is replaced as a whole, atomically). ``baseline``: a pair of
+    checkpoints that differ only in seed; every KL then also gets the baseline pair's value and
+    the ratio to it. Returns the content of ``layers.json`` plus the paths of both files."""
+    reporter = reporter or Reporter(quiet=True)
+    if tiles < 1:
+        raise UserError(f"--tiles must be at least 1, got {tiles}")
+    if bins < 2:
+        raise UserError(f"--bins must be at least 2, got {bins}")
+    if baseline is not None and len(baseline) != 2:
+        raise UserError("--baseline takes two checkpoints, A2/model.pt,B2/model.pt")
+    out = Path(out)
+    check_output_free(out, overwrite)
+    models = [LoadedModel(path) for path in (a, b, *(baseline or ()))]
+    _check_same_architecture(models)
+    dataset = Dataset(data)
+    in_channels = models[0].architecture["in_channels"]
+    if dataset.in_channels != in_channels:
+        raise UserError(f"dataset {data} has {dataset.in_channels} bands but the models take {in_channels}; "
+                        "use a dataset exported from the same imagery")
+    chosen = _choose_tiles(dataset, tiles, seed)
+    crop = _crop_for(dataset, models[0].model.input_multiple)
+    pairs = [models[0:2]] + ([models[2:4]] if baseline else [])
+    forwards_per_pair = 4 * math.ceil(len(chosen) / TILES_PER_FORWARD)
+    progress = [0, forwards_per_pair * len(pairs)]
+    reporter.progress("analyze", 0, progress[1])
+
+    blocks = _compare_pair(*pairs[0], dataset, chosen, crop, bins, reporter, progress)
+    if baseline:
+        baseline_blocks = _compare_pair(*pairs[1], dataset, chosen, crop, bins, reporter, progress)
+        for row, reference in zip(blocks, baseline_blocks):
+            for metric in METRICS:
+                row[f"baseline_{metric}"] = reference[metric]
+                row[f"ratio_{metric}"] = _ratio(row[metric], reference[metric])
+
+    result: dict[str, Any] = {
+        "format": "noisyseg-layer-analysis", "format_version": 1,
+        "a": str(a), "b": str(b), "baseline": [str(p) for p in baseline] if baseline else None,
+        "labels": {"a": models[0].label, "b": models[1].label,
+                   "baseline": [m.label for m in models[2:]] if baseline else None},
+        "architecture": models[0].architecture,
+        "kl": KL_DEFINITION, "weights": WEIGHTS_DEFINITION, "activations": ACTIVATIONS_DEFINITION,
+        "bins": bins, "epsilon": EPSILON, "seed": seed,
+        "data": str(data), "tiles": [t["id"] for t in chosen], "crop": crop,
+        "blocks": blocks,
+        "summary": _summary(blocks, baseline is not None),
+    }
+    result = _finite_or_none(result)
+    with atomic_dir(out, overwrite) as tmp:
+        write_json(tmp / "layers.json", result)
+        plot_layers(result, tmp / "layers.png")
+    return {**result, "layers_json": str(out / "layers.json"), "layers_png": str(out / "layers.png")}
+
+
+def plot_layers(result: dict, path: Path) -> None:
+    """One panel per KL measure: a bar per block (encoder, decoder and head coloured apart),
+    the seed baseline as a black tick on each block."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with warnings.catch_warnings():  # a system mpl_toolkits beside the venv's matplotlib
+        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
+
+    blocks = result["blocks"]
+    names = [b["block"].split(".", 1)[-1] for b in blocks]
+    colours = [PART_COLOURS[b["part"]] for b in blocks]
+    x = np.arange(len(blocks))
+    has_baseline = result.get("baseline") is not None
+    figure = Figure(figsize=(11, 7), layout="constrained")
+    for axes, metric in zip(figure.subplots(2, 2).ravel(), METRICS):
+        values = [b[metric] if b[metric] is not None else 0.0 for b in blocks]
+        axes.bar(x, values, color=colours)
+        shown = list(values)
+        if has_baseline:
+            reference = [b[f"baseline_{metric}"] for b in blocks]
+            axes.scatter(x, [np.nan if r is None else r for r in reference], marker="_", s=500, linewidths=2.5,
+                         color="black", zorder=3)
+            shown += [r for r in reference if r is not None]
+        positive = [v for v in shown if v > 0]
+        if positive and len(positive) == len(shown) and max(positive) / min(positive) > 100:
+            axes.set_yscale("log")
+        axes.set_xticks(x, names, rotation=45, ha="right")
+        axes.set_title(METRIC_TITLES[metric])
+        axes.set_ylabel("symmetric KL (nats)")
+        axes.grid(axis="y", alpha=0.3)
+    handles = [Patch(color=colour, label=part) for part, colour in PART_COLOURS.items()]
+    if has_baseline:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="black", marker="_", linestyle="none", markersize=14, markeredgewidth=2.5,
+                              label=f"seed baseline ({' vs '.join(result['labels']['baseline'])})"))
+    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
+    labels = result["labels"]
+    figure.suptitle(f"{labels['a']} vs {labels['b']}: layer-wise KL, {len(result['tiles'])} tiles")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Data has no positive values")
+        figure.savefig(path, dpi=100)
+
+
+def format_table(result: dict) -> str:
+    """A markdown table of the per-block KLs (with the ratio to the seed baseline in brackets when
+    there is one), then the encoder and decoder means."""
+    has_baseline = result.get("baseline") is not None
+    suffix = " (× baseline)" if has_baseline else ""
+    header = ["block", "part"] + [METRIC_TITLES[m] + suffix for m in METRICS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def cell(row: dict, metric: str, prefix: str = "") -> str:
+        text = _number(row.get(f"{prefix}{metric}"))
+        if has_baseline:
+            text += f" ({_number(row.get(f'{prefix}ratio_{metric}'), ratio=True)})"
+        return text
+
+    for row in result["blocks"]:
+        lines.append("| " + " | ".join([row["block"], row["part"]] + [cell(row, m) for m in METRICS]) + " |")
+    for part in ("encoder", "decoder"):
+        entry = result["summary"][part]
+        lines.append("| " + " | ".join([f"**{part} mean**", part] + [cell(entry, m) for m in METRICS]) + " |")
+    return "\n".join(lines)
+
+
+def _number(value: Optional[float], ratio: bool = False) -> str:
+    if value is None:
+        return "-"
+    if ratio:
+        return f"{value:.2g}×" if value < 10 else f"{value:.0f}×"
+    return "0" if value == 0 else f"{value:.3g}"
