@@ -31,6 +31,7 @@ COMMANDS = {
     "analyze": "Compare two models block by block: KL divergence of weights and activations, against a seed baseline",
     "clean": "Build a clean dataset from the tiles corrected in a GeoPackage (clean_labels + tiles layers)",
     "suggest": "Rank a dataset's tiles for annotation by the model's uncertainty and disagreement with the noisy mask",
+    "study": "Measure what pretraining buys: label-efficiency, noise and transfer studies (resumable grids of runs)",
     "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",
 }
 

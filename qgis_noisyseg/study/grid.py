@@ -1,0 +1,378 @@
+"""A study's runs, resumable: what they share (``TrainingSettings``), where they live, and
+which are done (``Study``).
+
+Layout of a study folder::
+
+    STUDY/study.json                    kind and settings; a rerun must use the same
+    STUDY/datasets/NAME/                derived datasets (corrupted, remapped), written atomically
+    STUDY/pretrain/NAME/pretrained.json a pretraining run, done
+    STUDY/runs/NAME/result.json         a fine-tuning run, done, with its test metrics
+
+A run whose result file is missing is run again: from its ``last.pt`` with ``--resume`` when a
+cancelled attempt left one, otherwise from the start.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+from ..core.atomic import atomic_file, write_json
+from ..core.errors import UserError
+from ..core.progress import Reporter
+
+STUDY_FILE = "study.json"
+RESULT_FILE = "result.json"
+PRETRAINED_FILE = "pretrained.json"
+ALL = "all"
+
+
+@dataclass
+class TrainingSettings:
+    """The options every pretraining and fine-tuning run of a study shares."""
+
+    epochs: int = 30
+    pretrain_epochs: int = 20
+    simclr_epochs: Optional[int] = None
+    encoder: str = "resnet18"
+    base_width: int = 64
+    batch_size: int = 8
+    lr: float = 1e-3
+    pretrain_lr: float = 1e-3
+    patience: Optional[int] = None
+    pretrain_label_smoothing: float = 0.0
+    device: str = "auto"
+
+    def check(self) -> None:
+        for name in ("epochs", "pretrain_epochs", "simclr_epochs"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        for name in ("base_width", "batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name in ("lr", "pretrain_lr"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.pretrain_label_smoothing < 1.0:
+            raise UserError(f"--pretrain-label-smoothing must be in [0, 1), got {self.pretrain_label_smoothing}")
+        if self.patience is not None and self.patience < 1:
+            raise UserError(f"--patience must be at least 1, got {self.patience}")
+
+    def pretrain_argv(self, data: Path, method: str, decoder: str = "unet") -> list[str]:
+        argv = ["pretrain", "--data", data, "--method", method, "--encoder", self.encoder, "--decoder", decoder,
+                "--base-width", self.base_width, "--epochs", self.pretrain_epochs, "--batch-size", self.batch_size,
+                "--lr", self.pretrain_lr, "--label-smoothing", self.pretrain_label_smoothing,
+                "--device", self.device, "--seed", 0]
+        if self.simclr_epochs is not None:
+            argv += ["--simclr-epochs", self.simclr_epochs]
+        if self.patience is not None:
+            argv += ["--patience", self.patience]
+        return [str(a) for a in argv]
+
+    def finetune_argv(self, data: Path, init: Optional[Path], k: int | str, seed: int, decoder: Optional[str] = None,
+                      transfer: str = "auto", freeze: str = "none") -> list[str]:
+        argv = ["finetune", "--data", data, "--init", init or "none", "--encoder", self.encoder,
+                "--base-width", self.base_width, "--epochs", self.epochs, "--batch-size", self.batch_size,
+                "--lr", self.lr, "--transfer", transfer, "--freeze", freeze, "--device", self.device, "--seed", seed]
+        if k != ALL:
+            argv += ["--max-tiles", k]
+        if decoder:
+            argv += ["--decoder", decoder]
+        if self.patience is not None:
+            argv += ["--patience", self.patience]
+        return [str(a) for a in argv]
+
+
+def parse_ks(text: str | Sequence) -> list[int | str]:
+    """``"2,4,8,all"`` -> ``[2, 4, 8, "all"]``: distinct, in the order given."""
+    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else [str(s) for s in text]
+    ks: list[int | str] = []
+    for item in filter(None, items):
+        if item.lower() == ALL:
+            ks.append(ALL)
+            continue
+        try:
+            value = int(item)
+        except ValueError:
+            raise UserError(f"--k takes tile counts and 'all', such as 2,4,8,all; got {item!r}") from None
+        if value < 1:
+            raise UserError(f"--k values must be at least 1, got {value}")
+        ks.append(value)
+    if not ks:
+        raise UserError("--k is empty; give tile counts such as 2,4,8,all")
+    return list(dict.fromkeys(ks))
+
+
+def parse_seeds(text: str | int | Sequence) -> list[int]:
+    """``"3"`` (or 3) -> seeds 0, 1, 2; ``"0,5"`` -> seeds 0 and 5."""
+    if isinstance(text, int):
+        text = str(text)
+    if not isinstance(text, str):
+        return list(dict.fromkeys(int(s) for s in text))
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise UserError(f"--seeds must be at least 1, got {count}")
+            return list(range(count))
+        return list(dict.fromkeys(int(s) for s in text.split(",") if s.strip()))
+    except ValueError:
+        raise UserError(f"--seeds takes a count (3: seeds 0, 1, 2) or a list (0,5); got {text!r}") from None
+
+
+def parse_choices(text: str | Sequence, choices: Sequence[str], option: str) -> list[str]:
+    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
+    items = [s for s in items if s]
+    unknown = [s for s in items if s not in choices]
+    if unknown:
+        raise UserError(f"{option}: unknown {unknown[0]!r}; choose among {', '.join(choices)}")
+    if not items:
+        raise UserError(f"{option} is empty; choose among {', '.join(choices)}")
+    return list(dict.fromkeys(items))
+
+
+def parse_floats(text: str | Sequence, option: str, low: float = 0.0, high: float = 1.0) -> list[float]:
+    items = [s.strip() for s in text.split(",")] if isinstance(text, str) else list(text)
+    values = []
+    for item in items:
+        if item == "":
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise UserError(f"{option} takes numbers such as 0,0.1,0.2; got {item!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise UserError(f"{option} values must be between {low:g} and {high:g}, got {value:g}")
+        values.append(value)
+    if not values:
+        raise UserError(f"{option} is empty")
+    return list(dict.fromkeys(values))
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-." else "_" for c in str(text))
+
+
+@functools.lru_cache(maxsize=1)
+def _parser():
+    from ..cli import build_parser
+
+    return build_parser()
+
+
+class _RunReporter(Reporter):
+    """A command inside the study reports its progress as the study's (with the run and its
+    step), its warnings prefixed with the run's name, and nothing else; it shares the study's
+    cancel token, so Cancel stops the run at its next batch."""
+
+    def __init__(self, study: "Study", name: str) -> None:
+        super().__init__(quiet=True, cancel=study.reporter.cancel)
+        self.study, self.name = study, name
+
+    def progress(self, stage: str, done: int, total: int, **extra: Any) -> None:
+        epoch = {k: extra[k] for k in ("epoch", "epochs") if k in extra}
+        self.study.reporter.progress("study", self.study.done, self.study.total, run=self.name, step=stage,
+                                     step_done=done, step_total=total, **epoch)
+
+    def warning(self, message: str, **extra: Any) -> None:
+        self.warnings.append(message)
+        self.study.reporter.warning(f"{self.name}: {message}", **extra)
+
+
+class Study:
+    """The folder of one study and the bookkeeping of its runs."""
+
+    def __init__(self, root: str | Path, kind: str, settings: dict, reporter: Reporter, overwrite: bool = False,
+                 command: Optional[Sequence[str]] = None) -> None:
+        self.root = Path(root)
+        self.kind = kind
+        self.reporter = reporter
+        self.total = self.done = self.ran = self.skipped = 0
+        self._prepare(settings, overwrite, command)
+
+    def _prepare(self, settings: dict, overwrite: bool, command: Optional[Sequence[str]]) -> None:
+        study_file = self.root / STUDY_FILE
+        if self.root.exists():
+            if not self.root.is_dir():
+                raise UserError(f"--out {self.root} is a file; choose a folder")
+            if study_file.is_file():
+                saved = json.loads(study_file.read_text(encoding="utf-8"))
+                if overwrite:
+                    shutil.rmtree(self.root)
+                else:
+                    _check_same(saved, self.kind, settings, self.root)
+            elif any(self.root.iterdir()):
+                raise UserError(f"--out {self.root} exists and is not a study folder (no {STUDY_FILE}); choose another --out")
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_json(study_file, {"format": "noisyseg-study", "kind": self.kind, "settings": settings,
+                                "command": list(command) if command else None})
+
+    def plan(self, total: int) -> None:
+        self.total = total
+        self.reporter.progress("study", 0, total)
+
+    def dataset(self, name: str, make: Callable[[Path, Reporter], Any]) -> Path:
+        """``STUDY/datasets/NAME``, made by ``make(path, reporter)`` (atomically) unless it is there."""
+        path = self.root / "datasets" / name
+        if not (path / "manifest.json").is_file():
+            make(path, _RunReporter(self, f"dataset {name}"))
+        return path
+
+    def pretrained(self, name: str, argv: Sequence[str], evaluate_on: Optional[tuple[Path, str]] = None) -> dict:
+        """Runs ``noisyseg pretrain ARGV`` into ``STUDY/pretrain/NAME`` unless done. Returns
+        ``{"model": path, "test": metrics of the model as pretrained, or None, "seconds": s}``."""
+        folder = self.root / "pretrain" / name
+
+        def work() -> dict:
+            self._train(argv, folder, f"pretrain {name}")
+            result: dict[str, Any] = {"name": name, "model": str(folder / "model.pt"), "command": ["noisyseg", *argv]}
+            if evaluate_on is not None:
+                result["test"] = self._evaluate(folder, *evaluate_on, f"pretrain {name}")
+            return result
+
+        return self._unit(folder / PRETRAINED_FILE, f"pretrain {name}", work)
+
+    def finetuned(self, name: str, argv: Sequence[str], test: Path, split: str, fields: dict) -> dict:
+        """Runs ``noisyseg finetune ARGV`` into ``STUDY/runs/NAME`` and evaluates its best model
+        on ``split`` of ``test``, unless done. Returns the result row: ``fields``, test mIoU,
+        overall accuracy, per-class IoU, epochs, run folder and seconds."""
+        folder = self.root / "runs" / name
+
+        def work() -> dict:
+            outputs = self._train(argv, folder, name)
+            metrics = self._evaluate(folder, test, split, name)
+            return {**fields, "miou": metrics["miou"], "overall_accuracy": metrics["overall_accuracy"],
+                    "per_class_iou": {c["name"]: c["iou"] for c in metrics["per_class"]},
+                    "epochs": outputs.get("epochs"), "run": str(folder), "command": ["noisyseg", *argv]}
+
+        return self._unit(folder / RESULT_FILE, name, work)
+
+    def _unit(self, result_path: Path, name: str, work: Callable[[], dict]) -> dict:
+        if result_path.is_file():
+            self.skipped += 1
+            self.done += 1
+            self.reporter.info(f"skip {name}: done ({result_path})")
+            self.reporter.progress("study", self.done, self.total, run=name, skipped=True)
+            return json.loads(result_path.read_text(encoding="utf-8"))
+        self.reporter.progress("study", self.done, self.total, run=name)
+        started = time.monotonic()
+        result = work()
+        result["seconds"] = round(time.monotonic() - started, 2)
+        write_json(result_path, result)
+        self.ran += 1
+        self.done += 1
+        self.reporter.progress("study", self.done, self.total, run=name)
+        return result
+
+    def _train(self, argv: Sequence[str], folder: Path, name: str) -> dict:
+        resume = (folder / "last.pt").is_file()
+        if resume:
+            self.reporter.info(f"{name}: resuming from {folder / 'last.pt'}")
+        return self.command([*argv, "--out", str(folder), "--resume" if resume else "--overwrite"], name)
+
+    def _evaluate(self, folder: Path, test: Path, split: str, name: str) -> dict:
+        return self.command(["evaluate", "--model", str(folder / "model.pt"), "--data", str(test), "--split", split,
+                             "--out", str(folder / "test_metrics.json")], name)
+
+    def command(self, argv: Sequence[str], name: str) -> dict:
+        """``noisyseg ARGV`` in this process, through the command's own ``run``."""
+        argv = [str(a) for a in argv]
+        args = _parser().parse_args(argv)
+        args.command_line = ["noisyseg", *argv]
+        return args._module.run(args, _RunReporter(self, name))
+
+    def outputs(self, **files: Path) -> dict:
+        return {**{key: str(path) for key, path in files.items()}, "runs": self.total, "ran": self.ran,
+                "skipped": self.skipped}
+
+
+def _check_same(saved: dict, kind: str, settings: dict, root: Path) -> None:
+    if saved.get("kind") != kind:
+        raise UserError(f"{root} holds a {saved.get('kind')} study, not {kind}; choose another --out")
+    old = saved.get("settings", {})
+    changed = [key for key in sorted(set(old) | set(settings)) if old.get(key) != settings.get(key)]
+    if changed:
+        key = changed[0]
+        raise UserError(f"{root} was run with other settings ({key}: {old.get(key)} there, {settings.get(key)} now); "
+                        "rerun with the same options to resume it, choose another --out, or pass --overwrite")
+
+
+def study_settings(settings: TrainingSettings, **extra: Any) -> dict:
+    """The settings recorded in study.json: JSON-plain, paths as resolved strings."""
+    record = asdict(settings)
+    for key, value in extra.items():
+        record[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
+    return json.loads(json.dumps(record))
+
+
+def write_csv(path: Path, rows: Iterable[dict]) -> None:
+    """One row per run; nested per-class IoU become ``iou_<class>`` columns. Atomic."""
+    flat = [flatten_row(row) for row in rows]
+    columns = list(dict.fromkeys(key for row in flat for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+    with atomic_file(path) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def flatten_row(row: dict) -> dict:
+    flat = {}
+    for key, value in row.items():
+        if key == "command":
+            continue
+        if key == "per_class_iou":
+            flat.update({f"iou_{slug(name)}": _round(iou) for name, iou in value.items()})
+        else:
+            flat[key] = _round(value)
+    return flat
+
+
+def _round(value: Any) -> Any:
+    return round(value, 5) if isinstance(value, float) else ("" if value is None else value)
+
+
+def seed_stats(values: Sequence[float]) -> dict:
+    """Mean, sample standard deviation, min, max and count of a run's scores over its seeds."""
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not values:
+        return {"mean": math.nan, "std": math.nan, "min": math.nan, "max": math.nan, "n": 0}
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return {"mean": mean, "std": std, "min": min(values), "max": max(values), "n": len(values)}
+
+
+def check_dataset(path: Path, option: str, split: Optional[str] = None):
+    """The dataset at ``path`` (a UserError naming ``option`` when it is not one, or lacks
+    ``split`` tiles)."""
+    from ..core.dataset import Dataset
+
+    if not Path(path).is_dir():
+        raise UserError(f"{option} {path} does not exist; give a dataset folder made by `noisyseg export`")
+    dataset = Dataset(path)
+    if split is not None and not dataset.split(split):
+        raise UserError(f"{option} {path} has no {split} tiles; export it with a split that has some")
+    return dataset
+
+
+def same_classes(a, b) -> bool:
+    return [(c["id"], c["name"]) for c in a.manifest["classes"]] == [(c["id"], c["name"]) for c in b.manifest["classes"]]
+
+
+def check_compatible(reference, other, reference_option: str, other_option: str) -> None:
+    if not same_classes(reference, other):
+        raise UserError(f"{other_option} {other.root} has other classes than {reference_option} {reference.root}; "
+                        "export both with the same --classes")
+    if reference.in_channels != other.in_channels:
+        raise UserError(f"{other_option} {other.root} has {other.in_channels} bands but {reference_option} "
+                        f"{reference.root} has {reference.in_channels}; export both from the same imagery")
