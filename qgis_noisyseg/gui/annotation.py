@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Mapping, Optional, Union
 
 import numpy as np
 from osgeo import gdal, ogr, osr
-from qgis.core import (QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsDefaultValue,
+from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsDefaultValue,
                        QgsEditorWidgetSetup, QgsExpression, QgsFeature, QgsFeatureRequest, QgsFieldConstraints,
                        QgsFillSymbol, QgsGeometry, QgsLinePatternFillSymbolLayer, QgsPointXY, QgsProject,
                        QgsProviderRegistry, QgsRendererCategory, QgsRuleBasedRenderer,
@@ -142,6 +142,8 @@ def create_annotation_package(gpkg_path: PathLike, dataset_dir: PathLike) -> Ann
     if tiles.listStylesInDatabase()[0] <= 0:
         style_tiles_layer(tiles)
         _save_default_style(tiles)
+    for layer in (labels, tiles):
+        layer.reload()  # QGIS 3.22: a layer opened before its sibling's first edit cannot count its features
     return package
 
 
@@ -152,9 +154,11 @@ def _create_missing_layers(path: Path, crs_wkt: str) -> None:
     if srs.ImportFromWkt(crs_wkt) != 0:
         raise AnnotationError(tr("The dataset's CRS cannot be read: {}").format(crs_wkt[:80]))
     if path.exists():
+        if not _missing_layers(path):
+            return
         source = ogr.Open(str(path), 1)
-        if source is None or source.GetDriver().GetName() != "GPKG":
-            raise AnnotationError(tr("{} exists and is not a GeoPackage; pick another file name").format(path))
+        if source is None:
+            raise AnnotationError(tr("Cannot write to {}: {}").format(path, gdal.GetLastErrorMsg()))
         _create_layers(source, srs, path)
         source = None
         return
@@ -173,8 +177,21 @@ def _create_missing_layers(path: Path, crs_wkt: str) -> None:
             partial.unlink()
 
 
+def _layer_names(source: ogr.DataSource) -> set[str]:
+    return {source.GetLayerByIndex(i).GetName() for i in range(source.GetLayerCount())}
+
+
+def _missing_layers(path: Path) -> set[str]:
+    source = ogr.Open(str(path), 0)
+    if source is None or source.GetDriver().GetName() != "GPKG":
+        raise AnnotationError(tr("{} exists and is not a GeoPackage; pick another file name").format(path))
+    missing = {CLEAN_LAYER, TILES_LAYER} - _layer_names(source)
+    source = None
+    return missing
+
+
 def _create_layers(source: ogr.DataSource, srs: osr.SpatialReference, path: Path) -> None:
-    existing = {source.GetLayerByIndex(i).GetName() for i in range(source.GetLayerCount())}
+    existing = _layer_names(source)
     for name, geometry_type, fields in ((CLEAN_LAYER, ogr.wkbMultiPolygon, CLEAN_FIELDS),
                                         (TILES_LAYER, ogr.wkbPolygon, TILES_FIELDS)):
         if name in existing:
@@ -210,9 +227,8 @@ def _open_layer(path: Path, name: str, fields: Mapping[str, int], geometry: int,
 
 
 def _same_crs(first: QgsCoordinateReferenceSystem, second: QgsCoordinateReferenceSystem) -> bool:
-    if first.authid() and second.authid():
-        return first.authid() == second.authid()
-    return first == second
+    return first == second or (first.authid() != "" and first.authid() == second.authid()) \
+        or first.toProj() == second.toProj()
 
 
 def _add_missing_tiles(tiles: QgsVectorLayer, dataset: Dataset) -> int:
@@ -330,10 +346,15 @@ def _clean_cover(labels: QgsVectorLayer, pending: list[QgsFeature], tile_id: str
             continue
         if geometry.intersection(footprint).area() <= threshold:
             continue
-        if not feature[TILE_ID_FIELD]:
+        if not _python(feature[TILE_ID_FIELD]):
             return None
         overlapping.append(geometry)
     return QgsGeometry.unaryUnion(overlapping) if overlapping else QgsGeometry()
+
+
+def _python(value):
+    """None for QGIS's NULL (a QVariant in PyQGIS 3.22), else the value."""
+    return None if value == NULL else value
 
 
 def _polygonal(geometry: QgsGeometry) -> Optional[QgsGeometry]:
@@ -485,10 +506,9 @@ def set_scores(package: AnnotationPackage, scores: Mapping[str, float]) -> None:
                                                                                                tiles.fields())
     changes = {}
     for feature in tiles.getFeatures(request):
-        old, new = feature[SCORE_FIELD], wanted.get(feature.id())
-        old = None if old is None or (hasattr(old, "isNull") and old.isNull()) else float(old)
-        if old != new:
-            changes[feature.id()] = new
+        score = wanted.get(feature.id())
+        if _python(feature[SCORE_FIELD]) != score:
+            changes[feature.id()] = score
     if changes:
         with _edit_step(tiles, tr("Set the suggestion scores")):
             for fid, value in changes.items():
@@ -527,7 +547,7 @@ def commit_edits(package: AnnotationPackage, project: Optional[QgsProject] = Non
     failures = []
     for layer in layers.values():
         if layer.isEditable() and layer.isModified() and not layer.commitChanges(False):
-            failures.append(tr("{}: {}").format(layer.name(), "; ".join(layer.commitErrors())))
+            failures.append(f"{layer.name()}: {'; '.join(layer.commitErrors())}")
     if failures:
         raise AnnotationError(tr("Cannot save the clean labels: {}").format(" | ".join(failures)))
 
