@@ -299,11 +299,19 @@ def test_done_scores_and_selection(open_package, dataset, manifest, tmp_path):
     scores = {f["tile_id"]: f["score"] for f in package.tiles.getFeatures() if python(f["score"]) is not None}
     assert scores == {ids[6]: 0.5, ids[7]: 0.25}  # one ranking: the older score of ids[5] is gone
 
+    assert package.tiles.startEditing()
+    steps = package.tiles.undoStack().count()
+    assert annotation.mark_done(package, ids[3:5]) == 2
+    assert package.tiles.undoStack().count() == steps + 1 and annotation.done_count(package) == 4
+    assert sum(done for (done,) in ogr_rows(package.path, "tiles", "done")) == 2  # still in the edit session
+    annotation.commit_edits(package)
+    assert sum(done for (done,) in ogr_rows(package.path, "tiles", "done")) == 4
+
     annotation.select_tiles(package, [ids[7], ids[6]])
     assert annotation.selected_tile_ids(package) == sorted([ids[6], ids[7]])
     with pytest.raises(AnnotationError, match="no_such_tile"):
         annotation.mark_done(package, ["no_such_tile"])
-    assert annotation.done_count(package) == 2
+    assert annotation.done_count(package) == 4
 
 
 def test_commit_edits_saves_every_layer_of_the_file_and_reports_failures(open_package, dataset, tmp_path):
