@@ -490,6 +490,14 @@ def done_count(package: AnnotationPackage) -> int:
     return len(done_tile_ids(package))
 
 
+def tile_count(package: AnnotationPackage) -> int:
+    """The number of tiles, counted (QGIS 3.22's featureCount() can be -1 on a GeoPackage layer
+    whose sibling layer started editing after it was opened)."""
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+    request.setNoAttributes()
+    return sum(1 for _ in package.tiles.getFeatures(request))
+
+
 def done_tile_ids(package: AnnotationPackage) -> list[str]:
     request = QgsFeatureRequest().setFilterExpression(f'"{DONE_FIELD}" = 1').setFlags(QgsFeatureRequest.NoGeometry)
     return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))

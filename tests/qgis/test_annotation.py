@@ -80,6 +80,7 @@ def test_a_new_package_has_one_polygon_per_tile_on_the_tile_window(open_package,
     assert package.labels.featureCount() == 0
     tiles = {feature["tile_id"]: feature for feature in package.tiles.getFeatures()}
     assert sorted(tiles) == sorted(tile["id"] for tile in manifest["tiles"])
+    assert annotation.tile_count(package) == len(manifest["tiles"])
     for tile in manifest["tiles"]:
         a, _, c, _, e, f = tile["transform"]
         width, height = tile["window"]["width"], tile["window"]["height"]
