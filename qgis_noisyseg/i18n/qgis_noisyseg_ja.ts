@@ -340,6 +340,184 @@
     </message>
 </context>
 <context>
+    <name>NoisySegAnnotation</name>
+    <message>
+        <location filename="../gui/annotation.py" line="84"/>
+        <source>{} is not a noisyseg dataset folder (manifest.json: {})</source>
+        <translation>{} は noisyseg のデータセットフォルダではありません（manifest.json：{}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="86"/>
+        <source>{} is not a noisyseg dataset folder</source>
+        <translation>{} は noisyseg のデータセットフォルダではありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="105"/>
+        <source>Tile {} is not in dataset {}</source>
+        <translation>タイル {} はデータセット {} にありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="155"/>
+        <source>The dataset&apos;s CRS cannot be read: {}</source>
+        <translation>データセットの CRS を読み込めません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="161"/>
+        <source>Cannot write to {}: {}</source>
+        <translation>{} に書き込めません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="169"/>
+        <source>Cannot create {}: {}</source>
+        <translation>{} を作成できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="187"/>
+        <source>{} exists and is not a GeoPackage; pick another file name</source>
+        <translation>{} はすでに存在し、GeoPackage ではありません。別のファイル名を選んでください</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="201"/>
+        <source>Cannot create layer {} in {}: {}</source>
+        <translation>{1} にレイヤ {0} を作成できません：{2}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="208"/>
+        <source>Cannot create field {} in {}: {}</source>
+        <translation>{1} にフィールド {0} を作成できません：{2}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="215"/>
+        <source>QGIS cannot open layer {} of {}</source>
+        <translation>QGIS で {1} のレイヤ {0} を開けません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="218"/>
+        <source>Layer {} of {} lacks the fields {}; it was not made for clean labels, pick another GeoPackage</source>
+        <translation>{1} のレイヤ {0} にはフィールド {2} がありません。クリーンラベル用に作成されたレイヤではないため、別の GeoPackage を選んでください</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="221"/>
+        <source>Layer {} of {} does not hold polygons; pick another GeoPackage</source>
+        <translation>{1} のレイヤ {0} はポリゴンではありません。別の GeoPackage を選んでください</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="223"/>
+        <source>Layer {} of {} is in {}, but dataset {} is in {}: this GeoPackage belongs to another dataset, pick a new file</source>
+        <translation>{1} のレイヤ {0} の CRS は {2} ですが、データセット {3} は {4} です。この GeoPackage は別のデータセットのものなので、新しいファイルを選んでください</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="248"/>
+        <source>Add the dataset&apos;s tiles</source>
+        <translation>データセットのタイルを追加</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="250"/>
+        <source>Cannot add tiles to {}</source>
+        <translation>{} にタイルを追加できません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="255"/>
+        <source>noisyseg default style</source>
+        <translation>noisyseg の既定スタイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="257"/>
+        <source>Cannot save the style of {} into the GeoPackage: {}</source>
+        <translation>{} のスタイルを GeoPackage に保存できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="266"/>
+        <source>Layer {} cannot be edited</source>
+        <translation>レイヤ {} は編集できません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="279"/>
+        <source>Cannot save layer {}: {}</source>
+        <translation>レイヤ {} を保存できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="292"/>
+        <source>Tiles {} are not in layer {}</source>
+        <translation>タイル {} はレイヤ {} にありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="325"/>
+        <source>Prefill {} tiles with the noisy labels</source>
+        <translation>{} 枚のタイルをノイジーラベルで事前入力</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="327"/>
+        <source>Cannot add the prefilled polygons to {}</source>
+        <translation>事前入力したポリゴンを {} に追加できません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="381"/>
+        <source>Cannot read the noisy mask {}</source>
+        <translation>ノイジーマスク {} を読み込めません</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="394"/>
+        <source>Cannot turn the noisy mask {} into polygons: {}</source>
+        <translation>ノイジーマスク {} をポリゴンに変換できません：{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="425"/>
+        <source>Class</source>
+        <translation>クラス</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="427"/>
+        <source>A class of the dataset</source>
+        <translation>データセットのクラス</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="457"/>
+        <source>Tile</source>
+        <translation>タイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="457"/>
+        <source>Done</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="453"/>
+        <source>To do</source>
+        <translation>未完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="457"/>
+        <source>Split</source>
+        <translation>分割</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="457"/>
+        <source>Suggestion score</source>
+        <translation>提案スコア</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="483"/>
+        <source>Mark {} tiles done</source>
+        <translation>{} 枚のタイルを完了にする</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="483"/>
+        <source>Mark {} tiles not done</source>
+        <translation>{} 枚のタイルを未完了に戻す</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="521"/>
+        <source>Set the suggestion scores</source>
+        <translation>提案スコアを設定</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py" line="560"/>
+        <source>Cannot save the clean labels: {}</source>
+        <translation>クリーンラベルを保存できません：{}</translation>
+    </message>
+</context>
+<context>
     <name>NoisySegClassTable</name>
     <message>
         <location filename="../gui/class_table.py" line="30"/>
@@ -412,7 +590,7 @@
     <message>
         <location filename="../gui/environment.py" line="44"/>
         <source>Set up backend…</source>
-        <translation>バックエンドをセットアップ…</translation>
+        <translation>環境を構築…</translation>
     </message>
     <message>
         <location filename="../gui/environment.py" line="46"/>
@@ -422,7 +600,7 @@
     <message>
         <location filename="../gui/environment.py" line="57"/>
         <source>No Python found for the backend: press Set up backend…</source>
-        <translation>バックエンド用の Python が見つかりません：［バックエンドをセットアップ…］を押してください</translation>
+        <translation>バックエンド用の Python が見つかりません：［環境を構築…］を押してください</translation>
     </message>
     <message>
         <location filename="../gui/environment.py" line="59"/>
@@ -672,17 +850,17 @@
         <translation>先にモデルを事前学習してください（ステップ 2）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="123"/>
+        <location filename="../gui/steps/annotate.py" line="131"/>
         <source>Ranking tiles by the model&apos;s uncertainty</source>
         <translation>モデルの不確かさでタイルを順位付けしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="133"/>
+        <location filename="../gui/steps/annotate.py" line="141"/>
         <source>Select tiles on the “tiles” layer first (or press Suggest tiles).</source>
         <translation>先に「tiles」レイヤでタイルを選択してください（または［タイルを提案］を押してください）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="138"/>
+        <location filename="../gui/steps/annotate.py" line="146"/>
         <source>Added {} noisy-label polygons to {} tiles; tiles that already had clean labels were left as they are.</source>
         <translation>{} 個のノイジーラベルのポリゴンを {} 枚のタイルに追加しました。クリーンラベルがすでにあるタイルはそのままです。</translation>
     </message>
@@ -872,37 +1050,32 @@
         <translation>先にクリーンラベルレイヤを開いてタイルをアノテーションしてください（ステップ 3）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="80"/>
-        <source>Could not save the clean-label edits: {}</source>
-        <translation>クリーンラベルの編集を保存できませんでした：{}</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/finetune.py" line="82"/>
+        <location filename="../gui/steps/finetune.py" line="83"/>
         <source>Mark at least {} tiles done: one of them is kept for validation.</source>
         <translation>少なくとも {} 枚のタイルを完了にしてください。そのうち 1 枚は検証用に使います。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="106"/>
+        <location filename="../gui/steps/finetune.py" line="107"/>
         <source>Building the clean dataset from the tiles marked done</source>
         <translation>完了にしたタイルからクリーンデータセットを作成しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="109"/>
+        <location filename="../gui/steps/finetune.py" line="110"/>
         <source>Fine-tuning on the clean tiles</source>
         <translation>クリーンタイルでファインチューニングしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="115"/>
+        <location filename="../gui/steps/finetune.py" line="116"/>
         <source>Training from scratch on the same tiles</source>
         <translation>同じタイルでゼロから学習しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="122"/>
+        <location filename="../gui/steps/finetune.py" line="123"/>
         <source>Evaluating the {} model</source>
         <translation>{} モデルを評価しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="124"/>
+        <location filename="../gui/steps/finetune.py" line="125"/>
         <source>Exporting the fine-tuned model to ONNX</source>
         <translation>ファインチューニング済みモデルを ONNX にエクスポートしています</translation>
     </message>
@@ -1065,32 +1238,32 @@
 <context>
     <name>NoisySegPlugin</name>
     <message>
-        <location filename="../plugin.py" line="19"/>
+        <location filename="../plugin.py" line="22"/>
         <source>&amp;Noisy labels segmentation</source>
         <translation>ノイジーラベル セグメンテーション(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="45"/>
+        <location filename="../plugin.py" line="48"/>
         <source>Check backend environment</source>
         <translation>バックエンド環境を確認</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="83"/>
+        <location filename="../plugin.py" line="88"/>
         <source>Checking the noisyseg backend</source>
         <translation>noisyseg のバックエンドを確認しています</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="91"/>
+        <location filename="../plugin.py" line="96"/>
         <source>Backend not usable: {}</source>
         <translation>バックエンドを使用できません：{}</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="95"/>
+        <location filename="../plugin.py" line="100"/>
         <source>Backend ready: Python {python}, torch {torch}, device {device}, onnxruntime {ort}, qgis_noisyseg {version}</source>
         <translation>バックエンドの準備ができました：Python {python}、torch {torch}、デバイス {device}、onnxruntime {ort}、qgis_noisyseg {version}</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="37"/>
+        <location filename="../plugin.py" line="40"/>
         <source>Noisy labels segmentation panel</source>
         <translation>ノイジーラベル セグメンテーション パネル</translation>
     </message>
