@@ -1,52 +1,627 @@
-"""``noisyseg demo``: the main job on the bundled Denmark Sentinel-2 scene.
+"""``noisyseg demo``: the whole story on the bundled Denmark Sentinel-2 scene.
 
-The operator's situation: an old, incomplete parcel map (the noisy labels) and the full 2016
-map, of which a few tiles stand in for hand-checked clean annotations.
+The operator's situation: an old, incomplete parcel map (the noisy labels) and a few corrected
+tiles, here taken from the full 2016 map. The demo exports both on one tile grid, pretrains on
+the old map, fine-tunes on K clean tiles and trains from scratch on the same tiles, evaluates
+every model on held-out test tiles, predicts the whole scene, compares the models layer by
+layer, and writes a report, figures and a QGIS project (built by QGIS in its own process).
+Every step is a ``noisyseg`` command run in this process, so the report lists the commands.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import math
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Optional, Sequence
 
 BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data"
+SCENE = "denmark_s2_fields"
+IMAGE = "RGB_small.tif"
+OLD_MAP = "marker_small_c31bc47.shp"
+MAP_2016 = "marker2016_small.shp"
+CLASSES = "classes.json"
+FIELD = "AfgKode"
+RGB_BANDS = (3, 2, 1)  # the image's band order is B, G, R (data/README.md)
+MARKER = ".noisyseg-demo"
+PROJECT_TIMEOUT_S = 300
+QGIS_MISSING_EXIT = 3
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    base_width: int
+    pretrain_epochs: int
+    finetune_epochs: int
+    ks: tuple[int, ...]
+    seeds: tuple[int, ...]
+    baseline_seeds: tuple[int, int] = (0, 1)
+    pretrain_batch_size: int = 8
+    finetune_batch_size: int = 4
+    analysis_tiles: int = 16
+    analysis_bins: int = 100
+
+
+FULL = DemoSettings(base_width=16, pretrain_epochs=30, finetune_epochs=60, ks=(2, 8), seeds=(0, 1, 2))
+QUICK = DemoSettings(base_width=8, pretrain_epochs=2, finetune_epochs=2, ks=(2, 4), seeds=(0,),
+                     analysis_tiles=4, analysis_bins=20)
+STEPS = 9
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="demo_out", help="output folder (default demo_out); replaced on each run")
-    p.add_argument("--data-dir", default=str(BUNDLED_DATA), help="folder holding denmark_s2_fields/")
+    p.add_argument("--out", default="demo_out", help="output folder (default demo_out); a previous demo's output there "
+                                                     "is replaced, any other non-empty folder is refused")
+    p.add_argument("--quick", action="store_true", help="a one-minute version: tiny model, 2 epochs, one seed")
+    p.add_argument("--data-dir", default=str(BUNDLED_DATA), help="folder holding denmark_s2_fields/ (default: the "
+                                                                  "repository's data/)")
     p.add_argument("--tile", type=int, default=64, help="tile size in pixels (default 64)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                   help="training device (default auto: CUDA, then MPS, then CPU)")
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
-    import shutil
+    return Demo(args, reporter).run()
 
+
+class Demo:
+    def __init__(self, args: argparse.Namespace, reporter) -> None:
+        from ..cli import build_parser
+        from ..core.errors import UserError
+        from ..core.progress import Reporter
+
+        self.reporter = reporter
+        self.quiet = Reporter(quiet=True, cancel=reporter.cancel)
+        self.parser = build_parser()
+        self.settings = QUICK if args.quick else FULL
+        self.quick = args.quick
+        self.device = args.device
+        self.tile = args.tile
+        self.scene = Path(args.data_dir) / SCENE
+        missing = [name for name in (IMAGE, OLD_MAP, MAP_2016, CLASSES) if not (self.scene / name).exists()]
+        if missing:
+            raise UserError(f"the demo scene is not complete in {self.scene} (missing {', '.join(missing)}); pass "
+                            "--data-dir pointing at the repository's data/ folder")
+        self.out = Path(args.out)
+        self.commands: list[list[str]] = []
+        self.seconds: dict[str, float] = {}
+        self.step_number = 0
+
+    # -- running commands and steps ------------------------------------------------------------
+
+    def command(self, *argv: Any, quiet: bool = False) -> dict:
+        """Runs one ``noisyseg`` sub-command in this process, as the CLI would, and records it."""
+        argv = [str(a) for a in argv]
+        args = self.parser.parse_args(argv)
+        args.command_line = ["noisyseg", *argv]
+        self.commands.append(args.command_line)
+        return args._module.run(args, self.quiet if quiet else self.reporter)
+
+    def step(self, text: str) -> None:
+        self.reporter.check_cancel()
+        self.step_number += 1
+        self.reporter.info(f"step {self.step_number}/{STEPS}: {text}", step=self.step_number, steps=STEPS)
+
+    def timed(self, name: str, function, *args, **kwargs):
+        started = time.monotonic()
+        result = function(*args, **kwargs)
+        self.seconds[name] = round(time.monotonic() - started, 1)
+        return result
+
+    # -- the story ----------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        started = time.monotonic()
+        prepare_output(self.out)
+        s = self.settings
+        out = self.out
+        inputs = self.timed("copy inputs", copy_inputs, self.scene, out / "inputs")
+        noisy, clean = out / "datasets" / "noisy", out / "datasets" / "clean"
+        export = ["--field", FIELD, "--classes", inputs["classes"], "--unlabeled", "ignore", "--tile", self.tile]
+
+        self.step("exporting the old, incomplete parcel map as noisy labels")
+        noisy_export = self.timed("export noisy", self.command, "export", "--image", inputs["image"], "--labels",
+                                  inputs["old_map"], *export, "--out", noisy)
+        self.step("exporting the full 2016 map on the same grid: its tiles stand in for the corrected ones")
+        self.timed("export clean", self.command, "export", "--image", inputs["image"], "--labels", inputs["map_2016"],
+                   *export, "--out", clean)
+
+        runs = out / "runs"
+        model = ["--base-width", s.base_width, "--device", self.device]
+        self.step(f"pretraining on the noisy labels ({s.pretrain_epochs} epochs)")
+        pretrained = runs / "pretrain_noisy"
+        self.timed("pretrain", self.command, "pretrain", "--data", noisy, "--out", pretrained, "--method", "noisy",
+                   "--epochs", s.pretrain_epochs, "--batch-size", s.pretrain_batch_size, "--seed", 0, *model)
+        noisy_only = self.evaluate(pretrained, clean)
+
+        self.step(f"training from scratch on every clean train tile, seeds {s.baseline_seeds[0]} and "
+                  f"{s.baseline_seeds[1]} (the full-annotation reference and the layer analysis's seed baseline)")
+        clean_all = []
+        for seed in s.baseline_seeds:
+            run = runs / f"scratch_all_s{seed}"
+            self.timed(f"scratch all s{seed}", self.command, "finetune", "--data", clean, "--init", "none", "--out",
+                       run, "--epochs", s.pretrain_epochs, "--batch-size", s.pretrain_batch_size, "--seed", seed,
+                       *model, quiet=True)
+            clean_all.append({"seed": seed, "run": run, "test": self.evaluate(run, clean)})
+
+        self.step(f"fine-tuning from the noisy model and training from scratch on K = "
+                  f"{', '.join(map(str, s.ks))} clean tiles, seeds {', '.join(map(str, s.seeds))}")
+        rows = self.timed("label efficiency", self.label_efficiency, clean, pretrained, model)
+
+        headline_k = max(s.ks)
+        finetuned = runs / f"finetune_k{headline_k}_s{s.seeds[0]}"
+        self.step(f"exporting the model fine-tuned on {headline_k} clean tiles and predicting the whole scene")
+        onnx = out / "model.onnx"
+        self.timed("export-onnx", self.command, "export-onnx", "--model", finetuned / "model.pt", "--out", onnx)
+        prediction = self.timed("predict", self.command, "predict", "--model", onnx, "--image", inputs["image"],
+                                "--out", out / "prediction.tif", "--confidence", out / "confidence.tif",
+                                "--disagreement-with", inputs["old_map"], "--disagreement-out",
+                                out / "disagreement.tif")
+
+        self.step("comparing the models layer by layer (weights and activations, with a seed baseline)")
+        baseline = (runs / f"scratch_all_s{s.baseline_seeds[0]}" / "model.pt",
+                    runs / f"scratch_all_s{s.baseline_seeds[1]}" / "model.pt")
+        analyses = self.timed("layer analysis", self.layer_analyses, pretrained, finetuned, baseline, clean)
+
+        self.step("drawing the figures and the clean tiles layer")
+        classes = json.loads((pretrained / "config.json").read_text(encoding="utf-8"))["classes"]
+        used_tiles = self.timed("figures", self.figures, inputs, clean, classes, pretrained, rows, noisy_only,
+                                clean_all, headline_k)
+
+        self.step("building the QGIS project demo.qgz and rendering it with QGIS")
+        write_project_spec(out, inputs, classes, headline_k, self.tile)
+        project = self.timed("QGIS project", build_project, out, self.reporter)
+
+        total = round(time.monotonic() - started, 1)
+        summary = self.summary(rows, noisy_only, clean_all, headline_k, prediction, analyses, project, used_tiles,
+                               noisy_export, total)
+        write_runs_csv(out / "results.csv", rows)
+        write_report(out, summary)
+        from ..core.atomic import write_json
+
+        write_json(out / "summary.json", summary)
+        if project["status"] == "failed":
+            raise RuntimeError(f"the QGIS project failed: {project['reason']}")
+        return final_outputs(out, summary)
+
+    def evaluate(self, run: Path, data: Path) -> dict:
+        metrics = self.command("evaluate", "--model", run / "model.pt", "--data", data, "--split", "test",
+                               "--device", self.device, "--out", run / "test_metrics.json", quiet=True)
+        return {"miou": metrics["miou"], "accuracy": metrics["overall_accuracy"], "tiles": metrics["tiles"],
+                "pixels": metrics["pixels"]}
+
+    def label_efficiency(self, clean: Path, pretrained: Path, model: list) -> list[dict]:
+        s = self.settings
+        plan = [(k, seed, init) for k in s.ks for seed in s.seeds for init in ("scratch", "finetuned")]
+        rows = []
+        for index, (k, seed, init) in enumerate(plan):
+            run = self.out / "runs" / f"{'scratch' if init == 'scratch' else 'finetune'}_k{k}_s{seed}"
+            started = time.monotonic()
+            self.command("finetune", "--data", clean, "--init", "none" if init == "scratch" else pretrained / "model.pt",
+                         "--out", run, "--max-tiles", k, "--epochs", s.finetune_epochs, "--batch-size",
+                         s.finetune_batch_size, "--seed", seed, *model, quiet=True)
+            test = self.evaluate(run, clean)
+            rows.append({"init": init, "k": k, "seed": seed, "test_miou": test["miou"],
+                         "test_accuracy": test["accuracy"], "seconds": round(time.monotonic() - started, 1),
+                         "run": str(run.relative_to(self.out))})
+            self.reporter.progress("label efficiency", index + 1, len(plan), init=init, k=k, seed=seed,
+                                   test_miou=round(test["miou"], 4))
+        return rows
+
+    def layer_analyses(self, pretrained: Path, finetuned: Path, baseline: tuple[Path, Path], clean: Path) -> dict:
+        from ..backend.analysis import analyze
+
+        s = self.settings
+        pairs = {
+            "pretrained_vs_finetuned": (pretrained / "model.pt", finetuned / "model.pt"),
+            "noisy_vs_clean": (pretrained / "model.pt", baseline[0]),
+        }
+        results = {}
+        for name, (a, b) in pairs.items():
+            out = self.out / "analysis" / name
+            self.commands.append(["noisyseg", "analyze", "--a", str(a), "--b", str(b), "--data", str(clean), "--out",
+                                  str(out), "--baseline", f"{baseline[0]},{baseline[1]}", "--tiles",
+                                  str(s.analysis_tiles), "--bins", str(s.analysis_bins)])
+            results[name] = analyze(a, b, clean, out, baseline=baseline, tiles=s.analysis_tiles, bins=s.analysis_bins,
+                                    reporter=self.quiet)
+        return results
+
+    def figures(self, inputs: dict, clean: Path, classes: list, pretrained: Path, rows: list, noisy_only: dict,
+                clean_all: list, headline_k: int) -> dict:
+        import numpy as np
+        import rasterio
+
+        from ..backend.data import select_tiles
+        from ..core.dataset import Dataset
+        from . import _demo_figures as figures
+
+        out, s = self.out, self.settings
+        seed = s.seeds[0]
+        history = {name: read_history(self.out / "runs" / name) for name in
+                   ("pretrain_noisy", f"scratch_k{headline_k}_s{seed}", f"finetune_k{headline_k}_s{seed}")}
+        figures.plot_training_curves(history["pretrain_noisy"], history[f"scratch_k{headline_k}_s{seed}"],
+                                     history[f"finetune_k{headline_k}_s{seed}"], headline_k,
+                                     out / "figures" / "training_curves.png")
+        curves: dict[str, dict[int, list[float]]] = {"scratch": {}, "finetuned": {}}
+        for row in rows:
+            curves[row["init"]].setdefault(row["k"], []).append(row["test_miou"])
+        dataset = Dataset(clean)
+        figures.plot_label_efficiency(curves, noisy_only["miou"], [r["test"]["miou"] for r in clean_all],
+                                      len(dataset.split("train")), len(dataset.split("test")),
+                                      out / "figures" / "label_efficiency.png")
+
+        train = select_tiles(dataset.split("train"), headline_k, seed)  # the draw finetune --max-tiles makes
+        roles = [(t, f"fine-tuning tiles (K={headline_k})") for t in train]
+        roles += [(t, "validation tiles") for t in dataset.split("val")] + [(t, "test tiles") for t in dataset.split("test")]
+        write_tiles_layer(out / "clean_tiles.gpkg", roles, dataset.manifest["crs_wkt"])
+        with rasterio.open(inputs["image"]) as src:
+            image = src.read()
+        with rasterio.open(out / "prediction.tif") as src:
+            predicted = src.read(1)
+        class_map_path = Path(inputs["classes"])
+        noisy_mask = burn_map(inputs["old_map"], inputs["image"], class_map_path)
+        clean_mask = burn_map(inputs["map_2016"], inputs["image"], class_map_path)
+        figures.plot_side_by_side(figures.stretch_rgb(image, RGB_BANDS), noisy_mask, clean_mask, predicted, classes,
+                                  [t["window"] for t in train], [t["window"] for t in dataset.split("test")],
+                                  headline_k, out / "figures" / "side_by_side.png")
+        return {"clean_train_available": len(dataset.split("train")), "train": [t["id"] for t in train],
+                "val": [t["id"] for t in dataset.split("val")], "test": [t["id"] for t in dataset.split("test")],
+                "labelled_fraction": {"noisy": float(np.mean(noisy_mask != 255)),
+                                      "clean": float(np.mean(clean_mask != 255))}}
+
+    def summary(self, rows, noisy_only, clean_all, headline_k, prediction, analyses, project, used_tiles,
+                noisy_export, total) -> dict:
+        from .. import __version__
+        from ..backend.distributed import select_device
+
+        s = self.settings
+        table = {init: {str(k): seed_stats([r["test_miou"] for r in rows if r["init"] == init and r["k"] == k])
+                        for k in s.ks} for init in ("scratch", "finetuned")}
+        headline = {"k": headline_k, "seeds": list(s.seeds),
+                    "scratch": table["scratch"][str(headline_k)]["mean"],
+                    "finetuned": table["finetuned"][str(headline_k)]["mean"],
+                    "noisy_only": noisy_only["miou"],
+                    "scratch_all": seed_stats([r["test"]["miou"] for r in clean_all])["mean"]}
+        return {
+            "format": "noisyseg-demo", "quick": self.quick, "settings": {**asdict(s), "tile": self.tile},
+            "package_version": __version__, "machine": machine(str(select_device(self.device))),
+            "wall_seconds": total, "step_seconds": self.seconds,
+            "headline": headline, "label_efficiency": table, "runs": rows,
+            "references": {"noisy_only": noisy_only,
+                           "scratch_all": [{"seed": r["seed"], "run": str(Path(r["run"]).relative_to(self.out)),
+                                            **r["test"]} for r in clean_all]},
+            "tiles": {**used_tiles, "noisy_export": noisy_export.get("tiles")},
+            "prediction": {k: v for k, v in prediction.items() if not isinstance(v, (dict, list))},
+            "analysis": {name: {"layers_json": rel(result["layers_json"], self.out),
+                                "layers_png": rel(result["layers_png"], self.out),
+                                "summary": result["summary"], "table": _format_analysis(result)}
+                         for name, result in analyses.items()},
+            "project": project,
+            "commands": [" ".join(shlex.quote(a) for a in c) for c in self.commands],
+        }
+
+
+def _format_analysis(result: dict) -> str:
+    from ..backend.analysis import format_table
+
+    return format_table(result)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def prepare_output(out: Path) -> None:
+    """Replaces a previous demo's output; refuses any other non-empty folder."""
     from ..core.errors import UserError
-    from ..core.export import export_dataset
-    from ..core.noise import corrupt_dataset
 
-    scene = Path(args.data_dir) / "denmark_s2_fields"
-    image = scene / "RGB_small.tif"
-    if not image.exists():
-        raise UserError(f"the demo scene is not in {scene}; pass --data-dir pointing at the repository's data/ folder")
-    out = Path(args.out)
     if out.exists():
+        if not out.is_dir():
+            raise UserError(f"--out {out} is a file; pass a folder")
+        if any(out.iterdir()) and not (out / MARKER).exists():
+            raise UserError(f"--out {out} is a non-empty folder that no demo wrote; pass another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    common = dict(field="AfgKode", classes=scene / "classes.json", tile=args.tile, unlabeled="ignore",
-                  reporter=reporter, command=args.command_line)
-    reporter.info("1/3 exporting the old, incomplete parcel map (EPSG:3044) as noisy labels")
-    noisy = export_dataset(image, [str(scene / "marker_small_c31bc47.shp")], out / "noisy", **common)
-    reporter.info("2/3 exporting the full 2016 parcel map (the source of clean tiles)")
-    full = export_dataset(image, [str(scene / "marker2016_small.shp")], out / "full2016", **common)
-    reporter.info("3/3 corrupting the 2016 labels at rate 0.3 (simulated label noise)")
-    corrupted = corrupt_dataset(out / "full2016", out / "full2016_corrupted", rate=0.3,
-                                kinds=["remove", "shift", "erode", "dilate", "rotate", "flip"], seed=0,
-                                overwrite=False, reporter=reporter)
-    return {
-        "noisy_dataset": noisy["dataset"],
-        "full_dataset": full["dataset"],
-        "corrupted_dataset": corrupted["dataset"],
-        "noisy_tiles": noisy["tiles"],
-        "objects_corrupted": sum(corrupted["touched"].values()),
+    (out / MARKER).write_text("written by noisyseg demo; the next demo replaces this folder\n", encoding="utf-8")
+
+
+def copy_inputs(scene: Path, inputs: Path) -> dict:
+    """The image, both maps and the class map, copied so that the project and the report need
+    nothing outside the output folder."""
+    inputs.mkdir(parents=True)
+    for name in (IMAGE, CLASSES):
+        shutil.copy2(scene / name, inputs / name)
+    for shapefile in (OLD_MAP, MAP_2016):
+        for part in scene.glob(f"{Path(shapefile).stem}.*"):
+            shutil.copy2(part, inputs / part.name)
+    return {"image": inputs / IMAGE, "old_map": inputs / OLD_MAP, "map_2016": inputs / MAP_2016,
+            "classes": inputs / CLASSES}
+
+
+def read_history(run: Path) -> list[dict]:
+    return json.loads((run / "history.json").read_text(encoding="utf-8"))
+
+
+def seed_stats(values: Sequence[float]) -> dict:
+    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    if not values:
+        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return {"mean": mean, "std": std, "min": min(values), "max": max(values), "n": len(values)}
+
+
+def rel(path: "str | Path", root: Path) -> str:
+    return os.path.relpath(path, root)
+
+
+def machine(device: str) -> dict:
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if device.startswith("cuda") else None
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "torch": torch.__version__, "device": device, "gpu": gpu}
+
+
+def burn_map(labels: Path, image: Path, classes: Path):
+    """The map's classes burned onto the image's whole grid, as export burns them (255 where
+    it says nothing)."""
+    import numpy as np
+    import rasterio
+
+    from ..core.classes import IGNORE, ClassMap
+    from ..core.labels import open_label_source
+
+    with rasterio.open(image) as src:
+        source = open_label_source(str(labels), src.crs, tuple(src.bounds), field=FIELD, encoding=None,
+                                   all_touched=False)
+        source.bind(ClassMap.load(classes))
+        mask = np.full((src.height, src.width), IGNORE, dtype=np.uint8)
+        source.burn(mask, src.transform, tuple(src.bounds))
+    return mask
+
+
+def write_tiles_layer(path: Path, roles: Sequence[tuple[dict, str]], crs_wkt: str) -> None:
+    """The footprints of the clean tiles the demo used, with their role, as a GeoPackage."""
+    import numpy as np
+    import pyogrio
+    import shapely
+    from rasterio.transform import Affine
+
+    from ..core.atomic import atomic_file
+
+    footprints = []
+    for tile, _ in roles:
+        w = tile["window"]
+        transform = Affine(*tile["transform"][:6])
+        x0, y0 = transform * (0, 0)
+        x1, y1 = transform * (w["width"], w["height"])
+        footprints.append(shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)))
+    fields = {"tile": [t["id"] for t, _ in roles], "split": [t["split"] for t, _ in roles],
+              "role": [role for _, role in roles]}
+    with atomic_file(path) as tmp:
+        tmp.unlink()
+        pyogrio.raw.write(tmp, np.asarray(shapely.to_wkb(footprints), dtype=object),
+                          [np.asarray(v, dtype=object) for v in fields.values()], list(fields), layer="clean_tiles",
+                          driver="GPKG", geometry_type="Polygon", crs=crs_wkt,
+                          dataset_options={"VERSION": "1.2"})  # QGIS 3.22's GDAL 3.6 warns on 1.4
+
+
+def write_project_spec(out: Path, inputs: dict, classes: list, headline_k: int, tile: int) -> None:
+    """What ``qgis_noisyseg.gui.demo_project`` builds the project from; paths relative to ``out``."""
+    from ..core.atomic import write_json
+
+    write_json(out / "project_spec.json", {
+        "title": f"noisyseg demo: Denmark, Sentinel-2, fine-tuned on {headline_k} clean tiles",
+        "project": "demo.qgz",
+        "render": "figures/demo_project.png",
+        "classes": classes,
+        "field": FIELD,
+        "image": {"path": rel(inputs["image"], out), "name": "Sentinel-2 image (bands B, G, R shown as RGB)",
+                  "rgb_bands": list(RGB_BANDS)},
+        "noisy_labels": {"path": rel(inputs["old_map"], out), "name": "noisy labels: the old, incomplete map"},
+        "clean_labels": {"path": rel(inputs["map_2016"], out), "name": "clean labels: the 2016 map"},
+        "clean_tiles": {"path": "clean_tiles.gpkg", "layer": "clean_tiles",
+                        "name": f"clean tiles used ({tile} px): fine-tuning, validation, test"},
+        "prediction": {"path": "prediction.tif", "name": f"prediction (fine-tuned on {headline_k} clean tiles)"},
+        "confidence": {"path": "confidence.tif", "name": "confidence (largest class probability, %)"},
+        "disagreement": {"path": "disagreement.tif", "name": "disagrees with the old map"},
+    })
+
+
+def build_project(out: Path, reporter) -> dict:
+    """Runs ``python -m qgis_noisyseg.gui.demo_project OUT`` (QGIS never shares a process with
+    torch). Returns ``{"status": "written"|"skipped"|"failed", ...}``."""
+    command = [sys.executable, "-m", "qgis_noisyseg.gui.demo_project", str(out)]
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    started = time.monotonic()
+    while True:
+        try:
+            stdout, stderr = process.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if reporter.cancel.cancelled or time.monotonic() - started > PROJECT_TIMEOUT_S:
+                process.terminate()
+                try:
+                    process.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.communicate()
+                if reporter.cancel.cancelled:
+                    reporter.check_cancel()
+                return {"status": "failed", "reason": f"QGIS took more than {PROJECT_TIMEOUT_S} s"}
+    last_line = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), "")
+    if process.returncode == QGIS_MISSING_EXIT:
+        reporter.warning(f"QGIS project skipped: {last_line}")
+        return {"status": "skipped", "reason": last_line}
+    if process.returncode != 0:
+        return {"status": "failed", "reason": f"exit code {process.returncode}: {last_line or 'no message'}"}
+    result = json.loads(stdout.strip().splitlines()[-1])
+    return {"status": "written", **result}
+
+
+def final_outputs(out: Path, summary: dict) -> dict:
+    h = summary["headline"]
+    project = summary["project"]
+    outputs = {
+        "out": str(out),
+        "report": str(out / "report.md"),
+        "project": (f"{out / 'demo.qgz'} (open it with: qgis {out / 'demo.qgz'})" if project["status"] == "written"
+                    else f"skipped: {project['reason']}"),
+        "project_render": str(out / "figures" / "demo_project.png") if project["status"] == "written" else None,
+        "prediction": str(out / "prediction.tif"),
+        "confidence": str(out / "confidence.tif"),
+        "disagreement": str(out / "disagreement.tif"),
+        "figures": str(out / "figures"),
+        "summary": str(out / "summary.json"),
+        "headline": headline_text(h),
+        "test_miou_scratch": round(h["scratch"], 4),
+        "test_miou_finetuned": round(h["finetuned"], 4),
+        "test_miou_noisy_only": round(h["noisy_only"], 4),
+        "wall_seconds": summary["wall_seconds"],
     }
+    return {k: v for k, v in outputs.items() if v is not None}
+
+
+def headline_text(h: dict) -> str:
+    seeds = f"mean of {len(h['seeds'])} seeds" if len(h["seeds"]) > 1 else "1 seed"
+    return (f"test mIoU with {h['k']} clean tiles ({seeds}): from scratch {h['scratch']:.3f}, fine-tuned from "
+            f"noisy {h['finetuned']:.3f}; noisy only, no clean tiles {h['noisy_only']:.3f}")
+
+
+# -- report.md ----------------------------------------------------------------------------------
+
+
+def _score(stats: dict) -> str:
+    if not stats or stats["n"] == 0:
+        return "-"
+    if stats["n"] == 1:
+        return f"{stats['mean']:.3f}"
+    return f"{stats['mean']:.3f} ± {stats['std']:.3f}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
+
+
+def _analysis_reading(name: str, summary: dict) -> str:
+    def value(part: str, key: str) -> str:
+        v = summary[part].get(key)
+        return "-" if v is None else f"{v:.3g}"
+
+    ratio = summary["decoder_over_encoder"].get("weight_kl_hist")
+    what = {"pretrained_vs_finetuned": "fine-tuning moved",
+            "noisy_vs_clean": "training on the noisy rather than the clean labels (same init and schedule) moved"}[name]
+    text = (f"Weights, histogram KL: {what} the encoder's blocks by {value('encoder', 'weight_kl_hist')} nats on "
+            f"average ({value('encoder', 'ratio_weight_kl_hist')}× the seed baseline) and the decoder's by "
+            f"{value('decoder', 'weight_kl_hist')} ({value('decoder', 'ratio_weight_kl_hist')}× the baseline)")
+    text += f"; decoder over encoder: {ratio:.3g}×." if ratio is not None else "."
+    text += (f" Activations, histogram KL: encoder {value('encoder', 'activation_kl_hist')} "
+             f"({value('encoder', 'ratio_activation_kl_hist')}× baseline), decoder "
+             f"{value('decoder', 'activation_kl_hist')} ({value('decoder', 'ratio_activation_kl_hist')}× baseline).")
+    return text
+
+
+def write_report(out: Path, summary: dict) -> None:
+    from ..core.atomic import atomic_file
+
+    s, h = summary["settings"], summary["headline"]
+    test_tiles = summary["references"]["noisy_only"]["tiles"]
+    ks = [str(k) for k in s["ks"]]
+    table = summary["label_efficiency"]
+    efficiency = _table(["model", *[f"K = {k}" for k in ks]], [
+        ["from scratch", *[_score(table["scratch"][k]) for k in ks]],
+        ["fine-tuned from noisy", *[_score(table["finetuned"][k]) for k in ks]],
+    ])
+    clean_all = summary["references"]["scratch_all"]
+    references = _table(["reference", "test mIoU"], [
+        ["noisy only: the pretrained model, no clean tiles", f"{h['noisy_only']:.3f}"],
+        [f"from scratch on all {summary['tiles']['clean_train_available']} clean train tiles "
+         f"(seeds {', '.join(str(r['seed']) for r in clean_all)})", _score(seed_stats([r["miou"] for r in clean_all]))],
+    ])
+    project = summary["project"]
+    project_text = (f"`demo.qgz` (relative paths; open it with `qgis {out.name}/demo.qgz`), rendered by QGIS itself:\n\n"
+                    "![the QGIS project](figures/demo_project.png)" if project["status"] == "written"
+                    else f"QGIS project skipped: {project['reason']}")
+    p = summary["prediction"]
+    machine_text = summary["machine"]
+    sections = [
+        "# noisyseg demo: what pretraining on an old map buys",
+        f"Denmark, Sentinel-2 (452 x 413 px, 10 m, bands B-G-R), six crop groups plus background. Noisy labels: an old, "
+        f"incomplete copy of the parcel map (`{OLD_MAP}`, labels {summary['tiles']['labelled_fraction']['noisy']:.0%} "
+        f"of the pixels; no polygon means unknown, `--unlabeled ignore`). Clean labels: the 2016 map (`{MAP_2016}`, "
+        f"{summary['tiles']['labelled_fraction']['clean']:.0%}) on the same {s['tile']} px tile grid and split, so the "
+        f"{test_tiles} test tiles are spatially held out from every training tile of both datasets. A few of its "
+        "train tiles stand in for the tiles an operator would correct by hand.",
+        f"**Headline** ({'quick demo: tiny model, 2 epochs, not a result' if summary['quick'] else 'full demo'}): "
+        f"{headline_text(h)}.",
+        "## Label efficiency",
+        f"Test mIoU on the {test_tiles} held-out test tiles, mean ± sample standard deviation over seeds "
+        f"{', '.join(map(str, s['seeds']))} (a seed draws the K tiles and seeds the training).",
+        efficiency,
+        references,
+        "![label efficiency](figures/label_efficiency.png)",
+        "Training curves (the first seed):\n\n![training curves](figures/training_curves.png)",
+        "## The prediction",
+        f"The model fine-tuned on {h['k']} clean tiles (seed {s['seeds'][0]}), exported to ONNX and run over the whole "
+        f"scene with onnxruntime ({p.get('provider', '-')}): `prediction.tif`, `confidence.tif` and `disagreement.tif`, "
+        f"each with its `.qml` style. The prediction disagrees with the old map on "
+        f"{_percent(p.get('disagreement_fraction'))} of the {p.get('disagreement_pixels_compared', 0):,} pixels the old "
+        "map labels: there the old map is probably out of date, or the model wrong.",
+        "![image, noisy labels, clean labels, prediction](figures/side_by_side.png)",
+        "## The QGIS project",
+        project_text,
+        "## Layer analysis",
+        "Symmetric KL divergence (nats) per block between weight distributions and between activation distributions "
+        "on the same clean tiles (`noisyseg analyze`). The seed baseline is two models trained from scratch on all "
+        "clean tiles that differ only in seed; `×` is the ratio to it.",
+    ]
+    for name, title in (("pretrained_vs_finetuned", f"Pretrained on noisy labels vs fine-tuned on {h['k']} clean tiles"),
+                        ("noisy_vs_clean", "Trained on the noisy labels vs on all clean labels, same init and schedule")):
+        analysis = summary["analysis"][name]
+        sections += [f"### {title}", _analysis_reading(name, analysis["summary"]), analysis["table"],
+                     f"![layers: {name}]({analysis['layers_png']})"]
+    sections += [
+        "## How it was made",
+        f"`{'make demo DEMO=quick' if summary['quick'] else 'make demo'}` in {summary['wall_seconds'] / 60:.1f} min on "
+        f"{machine_text['cpus']} CPUs ({machine_text['platform']}, Python {machine_text['python']}, torch "
+        f"{machine_text['torch']}), training on {machine_text['device']}"
+        + (f" ({machine_text['gpu']})" if machine_text.get("gpu") else "") + ".",
+        "Settings: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in s.items()) + ". Model: ResNet-18 U-Net.",
+        "Seconds per step: " + ", ".join(f"{k} {v:g}" for k, v in summary["step_seconds"].items()) + ".",
+        "The commands, in order (each ran in the demo's process; every run folder under `runs/` also holds its "
+        "`command.txt`, `history.json`, `curves.png` and `test_metrics.json`):",
+        "```\n" + "\n".join(summary["commands"]) + "\n```",
+        "For more K, inits (SimCLR) and seeds, run `noisyseg study label-efficiency` on `datasets/noisy` and "
+        "`datasets/clean`.",
+    ]
+    with atomic_file(out / "report.md") as tmp:
+        tmp.write_text("\n\n".join(sections) + "\n", encoding="utf-8")
+
+
+def _percent(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def write_runs_csv(path: Path, rows: Sequence[dict]) -> None:
+    from ..core.atomic import atomic_file
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_file(path) as tmp:
+        tmp.write_text(buffer.getvalue(), encoding="utf-8")
