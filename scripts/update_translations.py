@@ -183,8 +183,10 @@ def extract(ts: Path, language: str) -> bool:
         text = written.read_text(encoding="utf-8")
     text = re.sub(r'<TS version="([^"]+)"[^>]*>', rf'<TS version="\1" language="{LANGUAGES[language]}" '
                   r'sourcelanguage="en">', text, count=1)
-    # pylupdate5 writes locations relative to the working directory; make them relative to the .ts.
-    text = re.sub(r'filename="([^"]+)"', lambda m: f'filename="{_relative_to_ts(m.group(1), ts)}"', text)
+    # pylupdate5 writes locations relative to the working directory; make them relative to the .ts,
+    # and without line numbers, so that editing code moves no line of the .ts.
+    text = re.sub(r'<location filename="([^"]+)" line="\d+"/>',
+                  lambda m: f'<location filename="{_relative_to_ts(m.group(1), ts)}"/>', text)
     after = text.encode("utf-8")
     if after != before:
         ts.write_bytes(after)

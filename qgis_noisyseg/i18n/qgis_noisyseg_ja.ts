@@ -4,337 +4,337 @@
 <context>
     <name>NoisySeg</name>
     <message>
-        <location filename="../processing/algorithms.py" line="142"/>
+        <location filename="../processing/algorithms.py"/>
         <source>The filter of layer “{}” is ignored: the backend reads the whole file</source>
         <translation>レイヤ「{}」のフィルタは無視されます：バックエンドはファイル全体を読み込みます</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="149"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Export noisy dataset</source>
         <translation>ノイジーデータセットをエクスポート</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="319"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Image</source>
         <translation>画像</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="163"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Label layers (vector or classified raster)</source>
         <translation>ラベルレイヤ（ベクタまたは分類済みラスタ）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="165"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Class field</source>
         <translation>クラスフィールド</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="166"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Class map (classes.json)</source>
         <translation>クラス定義（classes.json）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="167"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Unlabelled pixels become</source>
         <translation>ラベルのないピクセルの扱い</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="168"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Burn every pixel a feature touches</source>
         <translation>地物が接するすべてのピクセルに書き込む</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="169"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Attribute encoding of the vector files</source>
         <translation>ベクタファイルの属性のエンコーディング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="171"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Tile size (pixels)</source>
         <translation>タイルサイズ（ピクセル）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="172"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Stride between tiles (pixels; default: the tile size)</source>
         <translation>タイルの間隔（ピクセル、既定値：タイルサイズ）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="173"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Minimum valid fraction of a tile</source>
         <translation>タイル内の有効ピクセルの最小割合</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="174"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Train, validation and test fractions</source>
         <translation>学習・検証・テストの割合</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="175"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Seed of the split</source>
         <translation>分割の乱数シード</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="204"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Dataset folder</source>
         <translation>データセットフォルダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="177"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Replace the dataset folder if it exists</source>
         <translation>データセットフォルダが存在する場合は置き換える</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="178"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Tiles written</source>
         <translation>書き出したタイル数</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="179"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Manifest</source>
         <translation>マニフェスト</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="207"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Epochs</source>
         <translation>エポック数</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="323"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Batch size (tiles)</source>
         <translation>バッチサイズ（タイル数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="209"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Learning rate</source>
         <translation>学習率</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="324"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="211"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Seed</source>
         <translation>乱数シード</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="212"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Weight decay</source>
         <translation>重み減衰</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="213"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Learning-rate schedule</source>
         <translation>学習率スケジュール</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="214"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Train on random crops of this size (a multiple of 32)</source>
         <translation>このサイズのランダム切り出しで学習する（32の倍数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="216"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Label smoothing</source>
         <translation>ラベルスムージング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="217"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Weight the loss by inverse class frequency</source>
         <translation>損失をクラス頻度の逆数で重み付けする</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="219"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Stop after this many epochs without improvement</source>
         <translation>改善がないまま指定エポック数が経過したら停止する</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="223"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Run folder</source>
         <translation>実行フォルダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="224"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Replace the run folder if it exists</source>
         <translation>実行フォルダが存在する場合は置き換える</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="225"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Resume the run in the run folder</source>
         <translation>実行フォルダ内の学習を再開する</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="226"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Model checkpoint</source>
         <translation>モデルのチェックポイント</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="227"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Validation mIoU of the last epoch</source>
         <translation>最終エポックの検証 mIoU</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="241"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Pretrain on noisy labels</source>
         <translation>ノイジーラベルで事前学習</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="255"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Method</source>
         <translation>手法</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="256"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Encoder</source>
         <translation>エンコーダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="257"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Decoder</source>
         <translation>デコーダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="259"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Encoder width</source>
         <translation>エンコーダの幅</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="260"/>
+        <location filename="../processing/algorithms.py"/>
         <source>SimCLR epochs (default: Epochs)</source>
         <translation>SimCLR のエポック数（既定値：エポック数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="261"/>
+        <location filename="../processing/algorithms.py"/>
         <source>SimCLR temperature (default 0.2)</source>
         <translation>SimCLR の温度（既定値 0.2）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="268"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Fine-tune on clean labels</source>
         <translation>クリーンラベルでファインチューニング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="282"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Pretrained model (model.pt; empty: train from scratch)</source>
         <translation>事前学習済みモデル（model.pt、空欄ならゼロから学習）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="284"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Parts copied from the pretrained model</source>
         <translation>事前学習済みモデルから引き継ぐ部分</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="285"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Frozen parts</source>
         <translation>固定する部分</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="286"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Decoder (default: the pretrained model&apos;s)</source>
         <translation>デコーダ（既定値：事前学習済みモデルのもの）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="287"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Maximum train tiles (default: all)</source>
         <translation>学習タイルの最大数（既定値：すべて）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="289"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Encoder, when training from scratch</source>
         <translation>エンコーダ（ゼロから学習する場合）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="290"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Encoder width, when training from scratch</source>
         <translation>エンコーダの幅（ゼロから学習する場合）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="304"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Predict with an ONNX model</source>
         <translation>ONNX モデルで予測</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="318"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Model (model.onnx)</source>
         <translation>モデル（model.onnx）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="320"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Extent (default: the whole image)</source>
         <translation>領域（既定値：画像全体）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="321"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Tile size, a multiple of 32 (default: the model&apos;s)</source>
         <translation>タイルサイズ、32の倍数（既定値：モデルの値）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="322"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Overlap between tiles (default: the model&apos;s)</source>
         <translation>タイルの重なり（既定値：モデルの値）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="325"/>
+        <location filename="../processing/algorithms.py"/>
         <source>CPU threads (default: all cores)</source>
         <translation>CPU スレッド数（既定値：全コア）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="326"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Read the image at the model&apos;s resolution</source>
         <translation>モデルの解像度で画像を読み込む</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="328"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Existing map to compare with</source>
         <translation>比較する既存の地図</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="329"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Class field of the existing map (default: the one the model was trained from)</source>
         <translation>既存の地図のクラスフィールド（既定値：モデルの学習に使ったもの）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="332"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Confidence</source>
         <translation>信頼度</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="334"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Classes</source>
         <translation>クラス</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="353"/>
+        <location filename="../processing/algorithms.py"/>
         <source>Disagreement</source>
         <translation>不一致</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py" line="378"/>
+        <location filename="../processing/algorithms.py"/>
         <source>No style for {}: {}</source>
         <translation>{} にスタイルを設定できません：{}</translation>
     </message>
     <message>
-        <location filename="../processing/provider.py" line="17"/>
+        <location filename="../processing/provider.py"/>
         <source>Noisy labels segmentation</source>
         <translation>ノイジーラベル セグメンテーション</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py" line="49"/>
+        <location filename="../processing/runner.py"/>
         <source>Could not start the backend ({})</source>
         <translation>バックエンドを起動できませんでした（{}）</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py" line="66"/>
+        <location filename="../processing/runner.py"/>
         <source>Cancelling: the backend stops at its next step</source>
         <translation>キャンセル中：バックエンドは次のステップで停止します</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py" line="90"/>
+        <location filename="../processing/runner.py"/>
         <source>The backend was killed by signal {} (out of memory?)</source>
         <translation>バックエンドがシグナル {} で強制終了されました（メモリ不足の可能性があります）</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py" line="95"/>
+        <location filename="../processing/runner.py"/>
         <source>The backend exited with code {}</source>
         <translation>バックエンドが終了コード {} で終了しました</translation>
     </message>
@@ -342,177 +342,177 @@
 <context>
     <name>NoisySegAnnotation</name>
     <message>
-        <location filename="../gui/annotation.py" line="84"/>
+        <location filename="../gui/annotation.py"/>
         <source>{} is not a noisyseg dataset folder (manifest.json: {})</source>
         <translation>{} は noisyseg のデータセットフォルダではありません（manifest.json：{}）</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="86"/>
+        <location filename="../gui/annotation.py"/>
         <source>{} is not a noisyseg dataset folder</source>
         <translation>{} は noisyseg のデータセットフォルダではありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="105"/>
+        <location filename="../gui/annotation.py"/>
         <source>Tile {} is not in dataset {}</source>
         <translation>タイル {} はデータセット {} にありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="155"/>
+        <location filename="../gui/annotation.py"/>
         <source>The dataset&apos;s CRS cannot be read: {}</source>
         <translation>データセットの CRS を読み込めません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="161"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot write to {}: {}</source>
         <translation>{} に書き込めません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="169"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot create {}: {}</source>
         <translation>{} を作成できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="187"/>
+        <location filename="../gui/annotation.py"/>
         <source>{} exists and is not a GeoPackage; pick another file name</source>
         <translation>{} はすでに存在し、GeoPackage ではありません。別のファイル名を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="201"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot create layer {} in {}: {}</source>
         <translation>{1} にレイヤ {0} を作成できません：{2}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="208"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot create field {} in {}: {}</source>
         <translation>{1} にフィールド {0} を作成できません：{2}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="215"/>
+        <location filename="../gui/annotation.py"/>
         <source>QGIS cannot open layer {} of {}</source>
         <translation>QGIS で {1} のレイヤ {0} を開けません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="218"/>
+        <location filename="../gui/annotation.py"/>
         <source>Layer {} of {} lacks the fields {}; it was not made for clean labels, pick another GeoPackage</source>
         <translation>{1} のレイヤ {0} にはフィールド {2} がありません。クリーンラベル用に作成されたレイヤではないため、別の GeoPackage を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="221"/>
+        <location filename="../gui/annotation.py"/>
         <source>Layer {} of {} does not hold polygons; pick another GeoPackage</source>
         <translation>{1} のレイヤ {0} はポリゴンではありません。別の GeoPackage を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="223"/>
+        <location filename="../gui/annotation.py"/>
         <source>Layer {} of {} is in {}, but dataset {} is in {}: this GeoPackage belongs to another dataset, pick a new file</source>
         <translation>{1} のレイヤ {0} の CRS は {2} ですが、データセット {3} は {4} です。この GeoPackage は別のデータセットのものなので、新しいファイルを選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="248"/>
+        <location filename="../gui/annotation.py"/>
         <source>Add the dataset&apos;s tiles</source>
         <translation>データセットのタイルを追加</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="250"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot add tiles to {}</source>
         <translation>{} にタイルを追加できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="255"/>
+        <location filename="../gui/annotation.py"/>
         <source>noisyseg default style</source>
         <translation>noisyseg の既定スタイル</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="257"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot save the style of {} into the GeoPackage: {}</source>
         <translation>{} のスタイルを GeoPackage に保存できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="266"/>
+        <location filename="../gui/annotation.py"/>
         <source>Layer {} cannot be edited</source>
         <translation>レイヤ {} は編集できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="279"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot save layer {}: {}</source>
         <translation>レイヤ {} を保存できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="292"/>
+        <location filename="../gui/annotation.py"/>
         <source>Tiles {} are not in layer {}</source>
         <translation>タイル {} はレイヤ {} にありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="325"/>
+        <location filename="../gui/annotation.py"/>
         <source>Prefill {} tiles with the noisy labels</source>
         <translation>{} 枚のタイルをノイジーラベルで事前入力</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="327"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot add the prefilled polygons to {}</source>
         <translation>事前入力したポリゴンを {} に追加できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="381"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot read the noisy mask {}</source>
         <translation>ノイジーマスク {} を読み込めません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="394"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot turn the noisy mask {} into polygons: {}</source>
         <translation>ノイジーマスク {} をポリゴンに変換できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="425"/>
+        <location filename="../gui/annotation.py"/>
         <source>Class</source>
         <translation>クラス</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="427"/>
+        <location filename="../gui/annotation.py"/>
         <source>A class of the dataset</source>
         <translation>データセットのクラス</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="457"/>
+        <location filename="../gui/annotation.py"/>
         <source>Tile</source>
         <translation>タイル</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="457"/>
+        <location filename="../gui/annotation.py"/>
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="453"/>
+        <location filename="../gui/annotation.py"/>
         <source>To do</source>
         <translation>未完了</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="457"/>
+        <location filename="../gui/annotation.py"/>
         <source>Split</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="457"/>
+        <location filename="../gui/annotation.py"/>
         <source>Suggestion score</source>
         <translation>提案スコア</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="483"/>
+        <location filename="../gui/annotation.py"/>
         <source>Mark {} tiles done</source>
         <translation>{} 枚のタイルを完了にする</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="483"/>
+        <location filename="../gui/annotation.py"/>
         <source>Mark {} tiles not done</source>
         <translation>{} 枚のタイルを未完了に戻す</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="521"/>
+        <location filename="../gui/annotation.py"/>
         <source>Set the suggestion scores</source>
         <translation>提案スコアを設定</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py" line="560"/>
+        <location filename="../gui/annotation.py"/>
         <source>Cannot save the clean labels: {}</source>
         <translation>クリーンラベルを保存できません：{}</translation>
     </message>
@@ -520,32 +520,32 @@
 <context>
     <name>NoisySegClassTable</name>
     <message>
-        <location filename="../gui/class_table.py" line="30"/>
+        <location filename="../gui/class_table.py"/>
         <source>Id</source>
         <translation>ID</translation>
     </message>
     <message>
-        <location filename="../gui/class_table.py" line="30"/>
+        <location filename="../gui/class_table.py"/>
         <source>Name</source>
         <translation>名前</translation>
     </message>
     <message>
-        <location filename="../gui/class_table.py" line="30"/>
+        <location filename="../gui/class_table.py"/>
         <source>Colour</source>
         <translation>色</translation>
     </message>
     <message>
-        <location filename="../gui/class_table.py" line="30"/>
+        <location filename="../gui/class_table.py"/>
         <source>Source values</source>
         <translation>元の値</translation>
     </message>
     <message>
-        <location filename="../gui/class_table.py" line="34"/>
+        <location filename="../gui/class_table.py"/>
         <source>Each row is one class. Edit the names, click a colour to change it, and select several rows and press Merge to make their values one class.</source>
         <translation>1行が1つのクラスです。名前は編集でき、色はクリックして変更できます。複数の行を選択して［統合］を押すと、それらの値が1つのクラスになります。</translation>
     </message>
     <message>
-        <location filename="../gui/class_table.py" line="73"/>
+        <location filename="../gui/class_table.py"/>
         <source>new class</source>
         <translation>新しいクラス</translation>
     </message>
@@ -553,82 +553,82 @@
 <context>
     <name>NoisySegEnvironment</name>
     <message>
-        <location filename="../gui/environment.py" line="23"/>
+        <location filename="../gui/environment.py"/>
         <source>unknown (press Check environment)</source>
         <translation>不明（［環境を確認］を押してください）</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="25"/>
+        <location filename="../gui/environment.py"/>
         <source>GPU: {}</source>
         <translation>GPU：{}</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="26"/>
+        <location filename="../gui/environment.py"/>
         <source>CPU (no GPU found by torch)</source>
         <translation>CPU（torch が GPU を検出できません）</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="26"/>
+        <location filename="../gui/environment.py"/>
         <source>none: torch is missing</source>
         <translation>なし：torch がありません</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="31"/>
+        <location filename="../gui/environment.py"/>
         <source>Backend</source>
         <translation>バックエンド</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="36"/>
+        <location filename="../gui/environment.py"/>
         <source>Not checked yet.</source>
         <translation>まだ確認していません。</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="41"/>
+        <location filename="../gui/environment.py"/>
         <source>Check environment</source>
         <translation>環境を確認</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="44"/>
+        <location filename="../gui/environment.py"/>
         <source>Set up backend…</source>
         <translation>環境を構築…</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="46"/>
+        <location filename="../gui/environment.py"/>
         <source>Creates a Python environment with PyTorch and onnxruntime for the training jobs (about 1 GB download, once). QGIS&apos;s own Python is not changed.</source>
         <translation>学習処理用に PyTorch と onnxruntime を含む Python 環境を作成します（初回のみ約 1 GB のダウンロード）。QGIS 自体の Python は変更されません。</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="57"/>
+        <location filename="../gui/environment.py"/>
         <source>No Python found for the backend: press Set up backend…</source>
         <translation>バックエンド用の Python が見つかりません：［環境を構築…］を押してください</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="59"/>
+        <location filename="../gui/environment.py"/>
         <source>Checking the backend environment</source>
         <translation>バックエンド環境を確認しています</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="63"/>
+        <location filename="../gui/environment.py"/>
         <source>Python {python} · torch {torch} · {device} · onnxruntime {ort} · qgis_noisyseg {version}</source>
         <translation>Python {python} · torch {torch} · {device} · onnxruntime {ort} · qgis_noisyseg {version}</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="63"/>
+        <location filename="../gui/environment.py"/>
         <source>missing</source>
         <translation>なし</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="71"/>
+        <location filename="../gui/environment.py"/>
         <source>Folder for the backend environment</source>
         <translation>バックエンド環境のフォルダ</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="91"/>
+        <location filename="../gui/environment.py"/>
         <source>Backend environment ready in {}</source>
         <translation>バックエンド環境を {} に準備しました</translation>
     </message>
     <message>
-        <location filename="../gui/environment.py" line="94"/>
+        <location filename="../gui/environment.py"/>
         <source>Setting up the backend failed: {}</source>
         <translation>バックエンドのセットアップに失敗しました：{}</translation>
     </message>
@@ -636,12 +636,12 @@
 <context>
     <name>NoisySegLayers</name>
     <message>
-        <location filename="../gui/layers.py" line="30"/>
+        <location filename="../gui/layers.py"/>
         <source>Layer “{}” is not a file the backend can read; save it as a GeoPackage, Shapefile or GeoTIFF first</source>
         <translation>レイヤ「{}」はバックエンドが読み込めるファイルではありません。先に GeoPackage、シェープファイル、GeoTIFF のいずれかで保存してください</translation>
     </message>
     <message>
-        <location filename="../gui/layers.py" line="45"/>
+        <location filename="../gui/layers.py"/>
         <source>QGIS cannot open {}</source>
         <translation>QGIS で {} を開けません</translation>
     </message>
@@ -649,22 +649,22 @@
 <context>
     <name>NoisySegLossCurve</name>
     <message>
-        <location filename="../gui/loss_curve.py" line="64"/>
+        <location filename="../gui/loss_curve.py"/>
         <source>The loss curve appears here while training runs</source>
         <translation>学習中はここに損失曲線が表示されます</translation>
     </message>
     <message>
-        <location filename="../gui/loss_curve.py" line="77"/>
+        <location filename="../gui/loss_curve.py"/>
         <source>loss</source>
         <translation>損失</translation>
     </message>
     <message>
-        <location filename="../gui/loss_curve.py" line="79"/>
+        <location filename="../gui/loss_curve.py"/>
         <source>validation mIoU</source>
         <translation>検証 mIoU</translation>
     </message>
     <message>
-        <location filename="../gui/loss_curve.py" line="81"/>
+        <location filename="../gui/loss_curve.py"/>
         <source>epoch {}</source>
         <translation>エポック {}</translation>
     </message>
@@ -672,27 +672,27 @@
 <context>
     <name>NoisySegMetrics</name>
     <message>
-        <location filename="../gui/metrics_table.py" line="27"/>
+        <location filename="../gui/metrics_table.py"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../gui/metrics_table.py" line="27"/>
+        <location filename="../gui/metrics_table.py"/>
         <source>mIoU</source>
         <translation>mIoU</translation>
     </message>
     <message>
-        <location filename="../gui/metrics_table.py" line="27"/>
+        <location filename="../gui/metrics_table.py"/>
         <source>Accuracy</source>
         <translation>精度</translation>
     </message>
     <message>
-        <location filename="../gui/metrics_table.py" line="27"/>
+        <location filename="../gui/metrics_table.py"/>
         <source>IoU {}</source>
         <translation>IoU {}</translation>
     </message>
     <message>
-        <location filename="../gui/metrics_table.py" line="43"/>
+        <location filename="../gui/metrics_table.py"/>
         <source>Measured on {} clean validation tiles.</source>
         <translation>{} 枚のクリーンな検証タイルで測定しました。</translation>
     </message>
@@ -700,537 +700,537 @@
 <context>
     <name>NoisySegPanel</name>
     <message>
-        <location filename="../gui/panel.py" line="196"/>
+        <location filename="../gui/panel.py"/>
         <source>Noisy labels segmentation</source>
         <translation>ノイジーラベル セグメンテーション</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="54"/>
+        <location filename="../gui/panel.py"/>
         <source>1. Data</source>
         <translation>1. データ</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="54"/>
+        <location filename="../gui/panel.py"/>
         <source>2. Pretrain</source>
         <translation>2. 事前学習</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="54"/>
+        <location filename="../gui/panel.py"/>
         <source>3. Annotate clean tiles</source>
         <translation>3. クリーンタイルのアノテーション</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="54"/>
+        <location filename="../gui/panel.py"/>
         <source>4. Fine-tune</source>
         <translation>4. ファインチューニング</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="55"/>
+        <location filename="../gui/panel.py"/>
         <source>5. Predict and review</source>
         <translation>5. 予測と確認</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="65"/>
+        <location filename="../gui/panel.py"/>
         <source>Backend log</source>
         <translation>バックエンドのログ</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="105"/>
+        <location filename="../gui/panel.py"/>
         <source>Another job is running; wait for it or cancel it first.</source>
         <translation>別の処理を実行中です。終了を待つか、先にキャンセルしてください。</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="118"/>
+        <location filename="../gui/panel.py"/>
         <source>Cancelling… (the backend stops at the next batch and saves its checkpoint)</source>
         <translation>キャンセル中…（バックエンドは次のバッチで停止し、チェックポイントを保存します）</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="131"/>
+        <location filename="../gui/panel.py"/>
         <source> epoch {}/{}</source>
         <translation> エポック {}/{}</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="137"/>
+        <location filename="../gui/panel.py"/>
         <source>epoch {epoch}: loss {loss:.4f}{miou}</source>
         <translation>エポック {epoch}：損失 {loss:.4f}{miou}</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="148"/>
+        <location filename="../gui/panel.py"/>
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="155"/>
+        <location filename="../gui/panel.py"/>
         <source>Cancelled</source>
         <translation>キャンセルしました</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="156"/>
+        <location filename="../gui/panel.py"/>
         <source>Cancelled. Finished outputs and checkpoints are kept.</source>
         <translation>キャンセルしました。完成済みの出力とチェックポイントは残してあります。</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="158"/>
+        <location filename="../gui/panel.py"/>
         <source>Failed</source>
         <translation>失敗</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="180"/>
+        <location filename="../gui/panel.py"/>
         <source>Idle</source>
         <translation>待機中</translation>
     </message>
     <message>
-        <location filename="../gui/panel.py" line="185"/>
+        <location filename="../gui/panel.py"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="25"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Select tiles on the map (the “tiles” layer), or let the model suggest the ones it is least sure about. Prefill them with the noisy labels, correct the polygons with QGIS's editing tools (the class is a drop-down in the attribute form), then mark the tiles done.</source>
         <translation>地図上（「tiles」レイヤ）でタイルを選択するか、モデルが最も自信のないタイルを提案させます。ノイジーラベルで事前入力し、QGIS の編集ツールでポリゴンを修正してから（クラスは属性フォームのドロップダウンで選べます）、タイルを完了にしてください。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="30"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Open clean-label layer</source>
         <translation>クリーンラベルレイヤを開く</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="33"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Suggest tiles</source>
         <translation>タイルを提案</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="34"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Ranks tiles by the pretrained model&apos;s uncertainty: low confidence, or high disagreement with the noisy map. Selects the top ones.</source>
         <translation>事前学習済みモデルの不確かさ（信頼度の低さ、またはノイジーな地図との不一致の大きさ）でタイルを順位付けし、上位のタイルを選択します。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="38"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>How many</source>
         <translation>枚数</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="43"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Prefill selected tiles</source>
         <translation>選択したタイルを事前入力</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="44"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Edit clean labels</source>
         <translation>クリーンラベルを編集</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="47"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Mark selected done</source>
         <translation>選択したタイルを完了にする</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="48"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Mark selected not done</source>
         <translation>選択したタイルを未完了に戻す</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="68"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>No clean-label layer yet: export a dataset first.</source>
         <translation>クリーンラベルレイヤがまだありません。先にデータセットをエクスポートしてください。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="70"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Tiles done: {} of {}</source>
         <translation>完了したタイル：{} / {}</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="111"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Export a noisy dataset first (step 1).</source>
         <translation>先にノイジーデータセットをエクスポートしてください（ステップ 1）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="75"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Pretrain a model first (step 2).</source>
         <translation>先にモデルを事前学習してください（ステップ 2）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="131"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Ranking tiles by the model&apos;s uncertainty</source>
         <translation>モデルの不確かさでタイルを順位付けしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="141"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Select tiles on the “tiles” layer first (or press Suggest tiles).</source>
         <translation>先に「tiles」レイヤでタイルを選択してください（または［タイルを提案］を押してください）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/annotate.py" line="146"/>
+        <location filename="../gui/steps/annotate.py"/>
         <source>Added {} noisy-label polygons to {} tiles; tiles that already had clean labels were left as they are.</source>
         <translation>{} 個のノイジーラベルのポリゴンを {} 枚のタイルに追加しました。クリーンラベルがすでにあるタイルはそのままです。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="29"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Imagery</source>
         <translation>画像</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="33"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Tick the map layers that hold the (noisy) labels: vector maps or classified rasters. Later layers are burned over earlier ones.</source>
         <translation>（ノイジーな）ラベルを持つ地図レイヤ（ベクタ地図または分類済みラスタ）にチェックを入れてください。後のレイヤが前のレイヤの上に書き込まれます。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="36"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Label layers</source>
         <translation>ラベルレイヤ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="41"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Class field</source>
         <translation>クラスフィールド</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Read values</source>
         <translation>値を読み込む</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Merge</source>
         <translation>統合</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Add</source>
         <translation>追加</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Remove</source>
         <translation>削除</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Load…</source>
         <translation>読み込み…</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="47"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Save…</source>
         <translation>保存…</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="62"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Tile size</source>
         <translation>タイルサイズ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="63"/>
+        <location filename="../gui/steps/data.py"/>
         <source>ignore (unknown, not trained on)</source>
         <translation>無視（不明として学習に使わない）</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="63"/>
+        <location filename="../gui/steps/data.py"/>
         <source>background (class 0)</source>
         <translation>背景（クラス 0）</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="65"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Pixels without a label</source>
         <translation>ラベルのないピクセル</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="69"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Datasets, runs, models and predictions are written here.</source>
         <translation>データセット、学習の実行、モデル、予測結果はここに書き出されます。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="70"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Work folder</source>
         <translation>作業フォルダ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="72"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Export noisy dataset</source>
         <translation>ノイジーデータセットをエクスポート</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="108"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Dataset: {}</source>
         <translation>データセット：{}</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="110"/>
+        <location filename="../gui/steps/data.py"/>
         <source>No dataset exported yet.</source>
         <translation>データセットはまだエクスポートされていません。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="171"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Load classes</source>
         <translation>クラスを読み込む</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="179"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Save classes</source>
         <translation>クラスを保存</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="191"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Pick the imagery layer.</source>
         <translation>画像レイヤを選択してください。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="191"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Tick at least one label layer.</source>
         <translation>ラベルレイヤを 1 つ以上チェックしてください。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="191"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Choose a work folder.</source>
         <translation>作業フォルダを選択してください。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="205"/>
+        <location filename="../gui/steps/data.py"/>
         <source>The filter of layer “{}” is ignored: the backend reads the whole file</source>
         <translation>レイヤ「{}」のフィルタは無視されます：バックエンドはファイル全体を読み込みます</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="225"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Replace the dataset in {}? Runs already trained on it are kept.</source>
         <translation>{} のデータセットを置き換えますか？ このデータセットで学習済みの実行は残ります。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="228"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Exporting the noisy dataset</source>
         <translation>ノイジーデータセットをエクスポートしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/data.py" line="234"/>
+        <location filename="../gui/steps/data.py"/>
         <source>Dataset: {path} — {tiles} tiles (train {train}, val {val}, test {test}), {classes} classes</source>
         <translation>データセット：{path} — {tiles} タイル（学習 {train}、検証 {val}、テスト {test}）、{classes} クラス</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="31"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Transfer</source>
         <translation>引き継ぎ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="33"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Freeze</source>
         <translation>固定</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="34"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>the pretrained one</source>
         <translation>事前学習済みのもの</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="33"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Decoder</source>
         <translation>デコーダ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="39"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Epochs</source>
         <translation>エポック数</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="38"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Also train from scratch on the same tiles, for comparison</source>
         <translation>比較のため、同じタイルでゼロからも学習する</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="42"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Start fine-tuning</source>
         <translation>ファインチューニングを開始</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="46"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>On the clean validation tiles:</source>
         <translation>クリーンな検証タイルでの結果：</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="75"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Open the clean-label layer and annotate tiles first (step 3).</source>
         <translation>先にクリーンラベルレイヤを開いてタイルをアノテーションしてください（ステップ 3）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="83"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Mark at least {} tiles done: one of them is kept for validation.</source>
         <translation>少なくとも {} 枚のタイルを完了にしてください。そのうち 1 枚は検証用に使います。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="107"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Building the clean dataset from the tiles marked done</source>
         <translation>完了にしたタイルからクリーンデータセットを作成しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="110"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Fine-tuning on the clean tiles</source>
         <translation>クリーンタイルでファインチューニングしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="116"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Training from scratch on the same tiles</source>
         <translation>同じタイルでゼロから学習しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="123"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Evaluating the {} model</source>
         <translation>{} モデルを評価しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/finetune.py" line="125"/>
+        <location filename="../gui/steps/finetune.py"/>
         <source>Exporting the fine-tuned model to ONNX</source>
         <translation>ファインチューニング済みモデルを ONNX にエクスポートしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="27"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>noisy: learn from the exported (noisy) masks. SimCLR: learn from the imagery alone, no labels. Both: SimCLR first, then the noisy masks.</source>
         <translation>noisy：エクスポートした（ノイジーな）マスクから学習します。SimCLR：ラベルを使わず画像だけから学習します。両方：SimCLR の後にノイジーなマスクで学習します。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="29"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Method</source>
         <translation>手法</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="31"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Encoder</source>
         <translation>エンコーダ</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="35"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Width of the encoder&apos;s first layer: 64 is the standard ResNet; smaller trains faster on a CPU.</source>
         <translation>エンコーダの最初の層の幅：64 が標準の ResNet です。小さくすると CPU での学習が速くなります。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="37"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Base width</source>
         <translation>基本の幅</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="42"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="45"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Start pretraining</source>
         <translation>事前学習を開始</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="46"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Resume selected run</source>
         <translation>選択した実行を再開</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="52"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Runs (the selected one is used by the next steps):</source>
         <translation>実行（選択したものが次のステップで使われます）：</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>complete</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>stopped, resumable</source>
         <translation>停止（再開可能）</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="81"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>not started</source>
         <translation>未開始</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="138"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Pretraining ({})</source>
         <translation>事前学習（{}）</translation>
     </message>
     <message>
-        <location filename="../gui/steps/pretrain.py" line="139"/>
+        <location filename="../gui/steps/pretrain.py"/>
         <source>Exporting the model to ONNX</source>
         <translation>モデルを ONNX にエクスポートしています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="29"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Model</source>
         <translation>モデル</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="30"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Whole image</source>
         <translation>画像全体</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="30"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Current map extent</source>
         <translation>現在の地図の表示領域</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="31"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Area</source>
         <translation>範囲</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="32"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Show where it disagrees with the first label layer</source>
         <translation>最初のラベルレイヤと一致しない箇所を表示する</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="40"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="42"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Predict</source>
         <translation>予測</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="44"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Metrics on the clean validation tiles:</source>
         <translation>クリーンな検証タイルでの評価指標：</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="48"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Training curves:</source>
         <translation>学習曲線：</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="64"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>fine-tuned</source>
         <translation>ファインチューニング済み</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="64"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>pretrained</source>
         <translation>事前学習済み</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="94"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Train a model (steps 2 and 4) and pick the imagery (step 1) first.</source>
         <translation>先にモデルを学習し（ステップ 2 と 4）、画像を選択してください（ステップ 1）。</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="121"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>prediction {} ({})</source>
         <translation>予測 {}（{}）</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="122"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>Predicting</source>
         <translation>予測しています</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="135"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>classes</source>
         <translation>クラス</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="135"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>disagrees with the old map</source>
         <translation>既存の地図との不一致</translation>
     </message>
     <message>
-        <location filename="../gui/steps/predict.py" line="135"/>
+        <location filename="../gui/steps/predict.py"/>
         <source>confidence</source>
         <translation>信頼度</translation>
     </message>
@@ -1238,32 +1238,32 @@
 <context>
     <name>NoisySegPlugin</name>
     <message>
-        <location filename="../plugin.py" line="22"/>
+        <location filename="../plugin.py"/>
         <source>&amp;Noisy labels segmentation</source>
         <translation>ノイジーラベル セグメンテーション(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="48"/>
+        <location filename="../plugin.py"/>
         <source>Check backend environment</source>
         <translation>バックエンド環境を確認</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="88"/>
+        <location filename="../plugin.py"/>
         <source>Checking the noisyseg backend</source>
         <translation>noisyseg のバックエンドを確認しています</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="96"/>
+        <location filename="../plugin.py"/>
         <source>Backend not usable: {}</source>
         <translation>バックエンドを使用できません：{}</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="100"/>
+        <location filename="../plugin.py"/>
         <source>Backend ready: Python {python}, torch {torch}, device {device}, onnxruntime {ort}, qgis_noisyseg {version}</source>
         <translation>バックエンドの準備ができました：Python {python}、torch {torch}、デバイス {device}、onnxruntime {ort}、qgis_noisyseg {version}</translation>
     </message>
     <message>
-        <location filename="../plugin.py" line="40"/>
+        <location filename="../plugin.py"/>
         <source>Noisy labels segmentation panel</source>
         <translation>ノイジーラベル セグメンテーション パネル</translation>
     </message>
@@ -1271,22 +1271,22 @@
 <context>
     <name>NoisySegSetup</name>
     <message>
-        <location filename="../gui/setup_task.py" line="43"/>
+        <location filename="../gui/setup_task.py"/>
         <source>Setting up the noisyseg backend</source>
         <translation>noisyseg のバックエンドをセットアップしています</translation>
     </message>
     <message>
-        <location filename="../gui/setup_task.py" line="52"/>
+        <location filename="../gui/setup_task.py"/>
         <source>requirements.txt is missing from the plugin folder {}</source>
         <translation>プラグインフォルダ {} に requirements.txt がありません</translation>
     </message>
     <message>
-        <location filename="../gui/setup_task.py" line="75"/>
+        <location filename="../gui/setup_task.py"/>
         <source>could not run {} ({})</source>
         <translation>{} を実行できませんでした（{}）</translation>
     </message>
     <message>
-        <location filename="../gui/setup_task.py" line="87"/>
+        <location filename="../gui/setup_task.py"/>
         <source>{} failed (exit {}): {}</source>
         <translation>{} が失敗しました（終了コード {}）：{}</translation>
     </message>
