@@ -38,6 +38,8 @@ def build(out: Path) -> Path:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in plugin_files():
             archive.writestr(f"qgis_noisyseg/{path.relative_to(PLUGIN).as_posix()}", path.read_bytes())
+        # the pins that the panel's "Set up backend" installs (gui/setup_task.py)
+        archive.writestr("qgis_noisyseg/requirements.txt", (REPO / "requirements.txt").read_bytes())
     tmp.replace(target)
     return target
 

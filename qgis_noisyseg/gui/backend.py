@@ -62,6 +62,7 @@ class BackendTask(QgsTask):
         self.returncode: Optional[int] = None
         self.stderr_tail: list[str] = []
         self._process: Optional[subprocess.Popen] = None
+        self._terminated = False
         self._on_finished = on_finished
 
     def run(self) -> bool:
@@ -73,8 +74,8 @@ class BackendTask(QgsTask):
             return False
         for line in self._process.stdout:
             self._handle_line(line)
-            if self.isCanceled() and self._process.poll() is None:
-                self._process.send_signal(signal.SIGTERM)
+            if self.isCanceled():
+                self._terminate()
         stderr = self._process.stderr.read()
         self.returncode = self._process.wait()
         self.stderr_tail = stderr.strip().splitlines()[-20:]
@@ -104,9 +105,15 @@ class BackendTask(QgsTask):
         self.backend_event.emit(record)
 
     def cancel(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
+        self._terminate()
         super().cancel()
+
+    def _terminate(self) -> None:
+        """One SIGTERM: the backend stops at the next batch and saves its checkpoint. A second
+        one would kill it at once (see core.progress.install_signal_handlers)."""
+        if self._process is not None and self._process.poll() is None and not self._terminated:
+            self._terminated = True
+            self._process.send_signal(signal.SIGTERM)
 
     def finished(self, result: bool) -> None:
         if self._on_finished is not None:

@@ -17,13 +17,14 @@ from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingAlgorithm, QgsPr
                        QgsProcessingParameterFolderDestination, QgsProcessingParameterMapLayer,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString, QgsProcessingUtils, QgsProviderRegistry, QgsVectorLayer)
+                       QgsProcessingParameterString, QgsProcessingUtils)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
 from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
 from ..commands.finetune import AUTO, TRANSFERS
 from ..commands.pretrain import METHODS
+from ..gui.layers import NotAFileLayer, backend_path
 from .runner import run_backend, tr
 
 ICON = Path(__file__).resolve().parents[1] / "icon.png"
@@ -132,18 +133,15 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
 
 
 def layer_path(layer: QgsMapLayer, feedback) -> str:
-    """The file the backend reads for ``layer``: ``path`` or, for one layer of a multi-layer
-    vector file, ``path:layer`` (a GeoPackage's ``file.gpkg|layername=x`` becomes ``file.gpkg:x``)."""
-    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
-    path = parts.get("path")
-    if not path or not Path(path).exists():
-        raise QgsProcessingException(tr("Layer “{}” is not a file the backend can read; save it as a GeoPackage, "
-                                        "Shapefile or GeoTIFF first").format(layer.name()))
-    if parts.get("subset"):
+    """The file the backend reads for ``layer`` (see gui.layers.backend_path)."""
+    try:
+        path, filtered = backend_path(layer)
+    except NotAFileLayer as exc:
+        raise QgsProcessingException(str(exc)) from exc
+    if filtered:
         feedback.pushWarning(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
                              .format(layer.name()))
-    layer_name = parts.get("layerName") if isinstance(layer, QgsVectorLayer) else None
-    return f"{path}:{layer_name}" if layer_name else path
+    return path
 
 
 class ExportAlgorithm(BackendAlgorithm):

@@ -21,6 +21,7 @@ def test_the_zip_is_a_loadable_plugin(qgis_app, tmp_path):
         assert "qgis_noisyseg/metadata.txt" in names and "qgis_noisyseg/icon.png" in names
         assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
         assert b"qgisMinimumVersion=3.22" in zipped.read("qgis_noisyseg/metadata.txt")
+        assert zipped.read("qgis_noisyseg/requirements.txt") == (REPO / "requirements.txt").read_bytes()
         zipped.extractall(tmp_path / "plugins")
     qgis.utils.plugin_paths.insert(0, str(tmp_path / "plugins"))
     try:

@@ -1,0 +1,211 @@
+"""The dock panel: one page per step of the operator's workflow, over one backend runner.
+
+Data -> Pretrain -> Annotate clean tiles -> Fine-tune -> Predict and review. Every long job is a
+backend subprocess under a QgsTask (see runner.py), so QGIS stays responsive, Cancel works,
+and a crash of the backend is a message, not a crash of QGIS.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from qgis.core import Qgis, QgsMessageLog, QgsProject
+from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+                                 QScrollArea, QToolBox, QVBoxLayout, QWidget)
+
+from .environment import EnvironmentBox
+from .runner import BackendRunner, Step
+from .state import PanelState, default_work_folder
+from .steps import AnnotateStep, DataStep, FinetuneStep, PredictStep, PretrainStep
+
+LOG_LINES = 500
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("NoisySegPanel", text)
+
+
+class NoisySegDock(QgsDockWidget):
+    def __init__(self, iface, parent: Optional[QWidget] = None) -> None:
+        super().__init__(tr("Noisy labels segmentation"), parent)
+        self.setObjectName("NoisySegDock")
+        self.iface = iface
+        self.project = QgsProject.instance()
+        self.state = PanelState.load(self.project)
+        self.runner = BackendRunner(self)
+        self.confirm: Callable[[str], bool] = self._ask
+        self._on_success: Optional[Callable[[], None]] = None
+        self._event_listeners: list[Callable[[dict], None]] = []
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.environment = EnvironmentBox(self)
+        layout.addWidget(self.environment)
+        self.toolbox = QToolBox()
+        self.toolbox.setObjectName("noisyseg_steps")
+        self.data_step = DataStep(self)
+        self.pretrain_step = PretrainStep(self)
+        self.annotate_step = AnnotateStep(self)
+        self.finetune_step = FinetuneStep(self)
+        self.predict_step = PredictStep(self)
+        self.steps = [self.data_step, self.pretrain_step, self.annotate_step, self.finetune_step, self.predict_step]
+        titles = [tr("1. Data"), tr("2. Pretrain"), tr("3. Annotate clean tiles"), tr("4. Fine-tune"),
+                  tr("5. Predict and review")]
+        for step, title in zip(self.steps, titles):
+            self.toolbox.addItem(step, title)
+        layout.addWidget(self.toolbox, 1)
+        layout.addLayout(self._progress_row())
+        self.status = QLabel()
+        self.status.setObjectName("noisyseg_status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        layout.addWidget(self.status)
+        log_box = QgsCollapsibleGroupBox(tr("Backend log"))
+        log_box.setCollapsed(True)
+        log_layout = QVBoxLayout(log_box)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        log_layout.addWidget(self.log)
+        layout.addWidget(log_box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+
+        self.runner.backend_event.connect(self._on_event)
+        self.runner.step_started.connect(self._on_step_started)
+        self.runner.finished.connect(self._on_finished)
+        self.project.readProject.connect(self.reload_state)
+        self.project.cleared.connect(self.reload_state)
+        self.reload_state()
+
+    # -- state --------------------------------------------------------------------------------
+    def reload_state(self, *_args) -> None:
+        if self.runner.busy:
+            return
+        self.state = PanelState.load(self.project)
+        if not self.state["work_folder"]:
+            self.state["work_folder"] = default_work_folder(self.project)
+        for step in self.steps:
+            step.restore(self.state)
+
+    def save_state(self) -> None:
+        for step in self.steps:
+            step.store(self.state)
+        self.state.save(self.project)
+
+    # -- running the backend -------------------------------------------------------------------
+    def run(self, steps: list[Step], on_success: Optional[Callable[[], None]] = None,
+            listener: Optional[Callable[[dict], None]] = None) -> bool:
+        """Starts a chain of backend commands; False when one is already running."""
+        if self.runner.busy:
+            self.show_message(tr("Another job is running; wait for it or cancel it first."), Qgis.Warning)
+            return False
+        self.save_state()
+        self._on_success = on_success
+        self._event_listeners = [listener] if listener else []
+        self.progress.setValue(0)
+        self.status.setText("")
+        self._set_busy(True)
+        self.runner.run(steps)
+        return True
+
+    def cancel(self) -> None:
+        if self.runner.busy:
+            self.stage.setText(tr("Cancelling… (the backend stops at the next batch and saves its checkpoint)"))
+            self.runner.cancel()
+
+    def _on_step_started(self, description: str) -> None:
+        self.stage.setText(description)
+        self.progress.setValue(0)
+        self.log.appendPlainText(f"— {description}")
+
+    def _on_event(self, record: dict) -> None:
+        kind = record.get("event")
+        if kind == "progress" and record.get("total"):
+            self.progress.setValue(int(100 * record["done"] / record["total"]))
+            eta = record.get("eta_s")
+            epoch = tr(" epoch {}/{}").format(record["epoch"], record["epochs"]) if record.get("epoch") else ""
+            self.progress.setFormat(f"{record.get('stage', '')}{epoch} %p%" + (f" ~{eta:.0f}s" if eta else ""))
+        elif kind in ("info", "warning"):
+            self.log.appendPlainText(("⚠ " if kind == "warning" else "") + str(record.get("message", "")))
+        elif kind == "epoch":
+            miou = record.get("val_miou")
+            self.log.appendPlainText(tr("epoch {epoch}: loss {loss:.4f}{miou}").format(
+                epoch=record["epoch"], loss=record["loss"], miou="" if miou is None else f", val mIoU {miou:.3f}"))
+        for listener in self._event_listeners:
+            listener(record)
+
+    def _on_finished(self, ok: bool, message: str) -> None:
+        self._set_busy(False)
+        self.progress.setFormat("%p%")
+        on_success, self._on_success = self._on_success, None
+        if ok:
+            self.progress.setValue(100)
+            self.stage.setText(tr("Done"))
+            if on_success is not None:
+                try:
+                    on_success()
+                except Exception as exc:  # noqa: BLE001 - shown to the operator, QGIS stays up
+                    self.show_message(str(exc), Qgis.Critical)
+        elif message == "cancelled":
+            self.stage.setText(tr("Cancelled"))
+            self.show_message(tr("Cancelled. Finished outputs and checkpoints are kept."), Qgis.Info)
+        else:
+            self.stage.setText(tr("Failed"))
+            self.show_message(message, Qgis.Critical)
+        for step in self.steps:
+            step.refresh()
+        self.save_state()
+
+    def show_message(self, message: str, level=Qgis.Info) -> None:
+        """In the panel and in QGIS's message bar (and log), so it is seen wherever the operator looks."""
+        colour = {Qgis.Critical: "#b00020", Qgis.Warning: "#a15c00"}.get(level, "")
+        self.status.setText(f'<span style="color:{colour}">{message}</span>' if colour else message)
+        self.status.setProperty("level", int(level))
+        QgsMessageLog.logMessage(message, "noisyseg", level)
+        self.iface.messageBar().pushMessage("noisyseg", message, level, 0 if level == Qgis.Critical else 8)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        for step in self.steps:
+            step.set_busy(busy)
+        self.environment.set_busy(busy)
+
+    def _progress_row(self) -> QVBoxLayout:
+        column = QVBoxLayout()
+        self.stage = QLabel(tr("Idle"))
+        self.stage.setObjectName("noisyseg_stage")
+        row = QHBoxLayout()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("noisyseg_progress")
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setObjectName("noisyseg_cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel_button)
+        column.addWidget(self.stage)
+        column.addLayout(row)
+        return column
+
+    def _ask(self, question: str) -> bool:
+        return QMessageBox.question(self, tr("Noisy labels segmentation"), question) == QMessageBox.Yes
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.save_state()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Called when the plugin unloads: stops a running job and lets go of the project's signals."""
+        self.runner.cancel()
+        for step in self.steps:
+            step.shutdown()
+        for signal in (self.project.readProject, self.project.cleared):
+            try:
+                signal.disconnect(self.reload_state)
+            except TypeError:
+                pass

@@ -1,0 +1,80 @@
+"""What every page of the panel shares."""
+
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QPushButton, QSpinBox, QWidget
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("NoisySegPanel", text)
+
+
+class StepPage(QWidget):
+    """``restore``/``store`` move the page's settings from/to the PanelState; ``refresh`` updates
+    what depends on files or other steps; ``set_busy`` disables the buttons that start jobs."""
+
+    def __init__(self, dock) -> None:
+        super().__init__()
+        self.dock = dock
+        self.job_buttons: list[QPushButton] = []
+
+    @property
+    def state(self):
+        return self.dock.state
+
+    def restore(self, state) -> None:
+        self.refresh()
+
+    def store(self, state) -> None:
+        pass
+
+    def refresh(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        """Lets go of signals from outside the panel (the project's)."""
+
+    def set_busy(self, busy: bool) -> None:
+        for button in self.job_buttons:
+            button.setEnabled(not busy)
+        if not busy:
+            self.refresh()
+
+    def job_button(self, text: str, name: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(lambda _checked=False: slot())
+        self.job_buttons.append(button)
+        return button
+
+
+def combo(items, name: str, current: str = "") -> QComboBox:
+    box = QComboBox()
+    box.setObjectName(name)
+    for item in items:
+        text, data = item if isinstance(item, tuple) else (item, item)
+        box.addItem(text, data)
+    set_combo(box, current)
+    return box
+
+
+def set_combo(box: QComboBox, value) -> None:
+    index = box.findData(value)
+    if index >= 0:
+        box.setCurrentIndex(index)
+
+
+def spin(name: str, value: int, minimum: int, maximum: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setObjectName(name)
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setValue(int(value))
+    return box
+
+
+def form() -> QFormLayout:
+    layout = QFormLayout()
+    layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    return layout

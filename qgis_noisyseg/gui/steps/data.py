@@ -1,0 +1,244 @@
+"""Step 1: imagery, label layers, class table, tiling; "Export noisy dataset"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (Qgis, QgsMapLayerProxyModel, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer,
+                       QgsVectorLayer)
+from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
+
+from ...core.errors import UserError
+from ..class_table import ClassTable
+from ..layers import OUTPUT_PROPERTY, NotAFileLayer, backend_path
+from ..runner import Step
+from .base import StepPage, combo, form, set_combo, spin, tr
+
+
+class DataStep(StepPage):
+    def __init__(self, dock) -> None:
+        super().__init__(dock)
+        layout = QVBoxLayout(self)
+        fields = form()
+        self.image = QgsMapLayerComboBox()
+        self.image.setObjectName("noisyseg_image")
+        self.image.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.image.layerChanged.connect(lambda _layer: self._refresh_label_list())
+        fields.addRow(tr("Imagery"), self.image)
+        self.labels = QListWidget()
+        self.labels.setObjectName("noisyseg_label_layers")
+        self.labels.setMaximumHeight(90)
+        self.labels.setToolTip(tr("Tick the map layers that hold the (noisy) labels: vector maps or classified "
+                                  "rasters. Later layers are burned over earlier ones."))
+        self.labels.itemChanged.connect(lambda _item: self._update_field_layer())
+        fields.addRow(tr("Label layers"), self.labels)
+        self.field = QgsFieldComboBox()
+        self.field.setObjectName("noisyseg_class_field")
+        self.field.setAllowEmptyFieldName(True)
+        self.field.fieldChanged.connect(lambda _name: self.read_values())
+        fields.addRow(tr("Class field"), self.field)
+        layout.addLayout(fields)
+
+        self.table = ClassTable()
+        layout.addWidget(self.table, 1)
+        buttons = QHBoxLayout()
+        for text, name, slot in ((tr("Read values"), "noisyseg_read_values", self.read_values),
+                                 (tr("Merge"), "noisyseg_merge", self.table.merge_selected),
+                                 (tr("Add"), "noisyseg_add_class", self.table.add_class),
+                                 (tr("Remove"), "noisyseg_remove_class", self.table.remove_selected),
+                                 (tr("Load…"), "noisyseg_load_classes", self._load_classes),
+                                 (tr("Save…"), "noisyseg_save_classes", self._save_classes)):
+            button = QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(lambda _checked=False, slot=slot: slot())
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+        tiling = form()
+        self.tile = spin("noisyseg_tile", 256, 32, 4096, 32)
+        self.tile.setSuffix(" px")
+        tiling.addRow(tr("Tile size"), self.tile)
+        self.unlabeled = combo([(tr("ignore (unknown, not trained on)"), "ignore"),
+                                (tr("background (class 0)"), "background")], "noisyseg_unlabeled")
+        tiling.addRow(tr("Pixels without a label"), self.unlabeled)
+        self.work_folder = QgsFileWidget()
+        self.work_folder.setObjectName("noisyseg_work_folder")
+        self.work_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.work_folder.setToolTip(tr("Datasets, runs, models and predictions are written here."))
+        tiling.addRow(tr("Work folder"), self.work_folder)
+        layout.addLayout(tiling)
+        self.export_button = self.job_button(tr("Export noisy dataset"), "noisyseg_export", self.export)
+        layout.addWidget(self.export_button)
+        self.summary = QLabel()
+        self.summary.setObjectName("noisyseg_dataset_summary")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        project = QgsProject.instance()
+        project.layersAdded.connect(self._layers_changed)
+        project.layersRemoved.connect(self._layers_changed)
+
+    def shutdown(self) -> None:
+        project = QgsProject.instance()
+        for signal in (project.layersAdded, project.layersRemoved):
+            signal.disconnect(self._layers_changed)
+
+    def _layers_changed(self, _layers) -> None:
+        self._refresh_label_list()
+
+    # -- state --------------------------------------------------------------------------------
+    def restore(self, state) -> None:
+        layer = QgsProject.instance().mapLayer(state["image_layer"])
+        if layer is not None:
+            self.image.setLayer(layer)
+        self._refresh_label_list(checked=state["label_layers"])
+        self.field.setField(state["class_field"])
+        if state["classes"]:
+            self.table.set_classes(state["classes"])
+        self.tile.setValue(int(state["tile"]))
+        set_combo(self.unlabeled, state["unlabeled"])
+        self.work_folder.setFilePath(state["work_folder"])
+        self.refresh()
+
+    def store(self, state) -> None:
+        state["image_layer"] = self.image.currentLayer().id() if self.image.currentLayer() else ""
+        state["label_layers"] = [layer.id() for layer in self.label_layers()]
+        state["class_field"] = self.field.currentField()
+        state["classes"] = self.table.classes() if self.table.rowCount() else []
+        state["tile"] = self.tile.value()
+        state["unlabeled"] = self.unlabeled.currentData()
+        state["work_folder"] = self.work_folder.filePath()
+
+    def refresh(self) -> None:
+        dataset = self.state["dataset"]
+        if dataset and (Path(dataset) / "manifest.json").is_file():
+            self.summary.setText(tr("Dataset: {}").format(dataset))
+        else:
+            self.summary.setText(tr("No dataset exported yet."))
+
+    # -- layers and classes ----------------------------------------------------------------------
+    def label_layers(self) -> list:
+        project = QgsProject.instance()
+        layers = []
+        for row in range(self.labels.count()):
+            item = self.labels.item(row)
+            layer = project.mapLayer(item.data(Qt.UserRole))
+            if item.checkState() == Qt.Checked and layer is not None:
+                layers.append(layer)
+        return layers
+
+    def set_label_layers(self, layers: list) -> None:
+        wanted = {layer.id() for layer in layers}
+        for row in range(self.labels.count()):
+            item = self.labels.item(row)
+            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in wanted else Qt.Unchecked)
+
+    def _refresh_label_list(self, checked=None) -> None:
+        checked = set(checked if checked is not None else [layer.id() for layer in self.label_layers()])
+        image = self.image.currentLayer()
+        self.labels.blockSignals(True)
+        self.labels.clear()
+        for layer in QgsProject.instance().mapLayers().values():
+            is_labels = isinstance(layer, QgsVectorLayer) and layer.geometryType() == 2 or (
+                isinstance(layer, QgsRasterLayer) and layer.bandCount() == 1)
+            if not is_labels or layer is image or layer.customProperty(OUTPUT_PROPERTY):
+                continue
+            item = QListWidgetItem(layer.name())
+            item.setData(Qt.UserRole, layer.id())
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if layer.id() in checked else Qt.Unchecked)
+            self.labels.addItem(item)
+        self.labels.blockSignals(False)
+        self._update_field_layer()
+
+    def _update_field_layer(self) -> None:
+        vectors = [layer for layer in self.label_layers() if isinstance(layer, QgsVectorLayer)]
+        current = self.field.currentField()
+        self.field.setLayer(vectors[0] if vectors else None)
+        if current:
+            self.field.setField(current)
+
+    def read_values(self) -> None:
+        """Fills the class table with one class per value of the class field (or raster value)."""
+        values = []
+        field = self.field.currentField()
+        for layer in self.label_layers():
+            if isinstance(layer, QgsVectorLayer) and field and layer.fields().indexOf(field) >= 0:
+                values += list(layer.uniqueValues(layer.fields().indexOf(field)))
+            elif isinstance(layer, QgsRasterLayer):
+                values += [entry.value for entry in QgsPalettedRasterRenderer.classDataFromRaster(layer.dataProvider(), 1)]
+        if not values:
+            return
+        try:
+            self.table.fill_from_values(values)
+        except UserError as exc:
+            self.dock.show_message(str(exc), Qgis.Warning)
+
+    def _load_classes(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Load classes"), self.work_folder.filePath(), "classes.json (*.json)")
+        if path:
+            try:
+                self.table.load(path)
+            except UserError as exc:
+                self.dock.show_message(str(exc), Qgis.Critical)
+
+    def _save_classes(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, tr("Save classes"), str(Path(self.work_folder.filePath()) / "classes.json"),
+                                              "classes.json (*.json)")
+        if path:
+            try:
+                self.table.save(path)
+            except UserError as exc:
+                self.dock.show_message(str(exc), Qgis.Critical)
+
+    # -- export -------------------------------------------------------------------------------
+    def export(self) -> bool:
+        image = self.image.currentLayer()
+        labels = self.label_layers()
+        problem = (tr("Pick the imagery layer.") if image is None else
+                   tr("Tick at least one label layer.") if not labels else
+                   tr("Choose a work folder.") if not self.work_folder.filePath() else None)
+        if problem:
+            self.dock.show_message(problem, Qgis.Warning)
+            return False
+        self.store(self.state)
+        try:
+            paths = [backend_path(layer) for layer in [image, *labels]]
+        except NotAFileLayer as exc:
+            self.dock.show_message(str(exc), Qgis.Critical)
+            return False
+        for layer, (_path, filtered) in zip([image, *labels], paths):
+            if filtered:
+                self.dock.show_message(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
+                                       .format(layer.name()), Qgis.Warning)
+        out = self.state.work_path("dataset")
+        arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
+                     "--unlabeled", self.unlabeled.currentData(), "--out", out]
+        for path, _filtered in paths[1:]:
+            arguments += ["--labels", path]
+        field = self.field.currentField()
+        if field:
+            arguments += ["--field", field]
+        if self.table.rowCount():
+            classes = self.state.work_path("classes.json")
+            try:
+                classes.parent.mkdir(parents=True, exist_ok=True)
+                self.table.save(classes)
+            except (UserError, OSError) as exc:
+                self.dock.show_message(str(exc), Qgis.Critical)
+                return False
+            arguments += ["--classes", classes]
+        if out.exists():
+            if not self.dock.confirm(tr("Replace the dataset in {}? Runs already trained on it are kept.").format(out)):
+                return False
+            arguments.append("--overwrite")
+        return self.dock.run([Step(tr("Exporting the noisy dataset"), arguments, self._exported)])
+
+    def _exported(self, outputs: dict) -> None:
+        self.state["dataset"] = outputs["dataset"]
+        self.dock.annotate_step.open_package(add_clean_layer=False)
+        splits = outputs.get("splits", {})
+        self.summary.setText(tr("Dataset: {path} — {tiles} tiles (train {train}, val {val}, test {test}), {classes} classes")
+                             .format(path=outputs["dataset"], tiles=outputs["tiles"], train=splits.get("train", 0),
+                                     val=splits.get("val", 0), test=splits.get("test", 0), classes=outputs["classes"]))

@@ -1,0 +1,144 @@
+"""Step 2: pretrain on the noisy masks (or SimCLR, or both), with a live loss curve; runs are kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from qgis.core import Qgis
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
+
+from ...backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
+from ..environment import describe_device
+from ..loss_curve import LossCurve
+from ..runner import Step
+from .base import StepPage, combo, form, set_combo, spin, tr
+
+METHODS = (("noisy", "noisy"), ("SimCLR", "simclr"), ("SimCLR, then noisy", "simclr+noisy"))
+
+
+class PretrainStep(StepPage):
+    def __init__(self, dock) -> None:
+        super().__init__(dock)
+        layout = QVBoxLayout(self)
+        fields = form()
+        self.method = combo([(tr(text), value) for text, value in METHODS], "noisyseg_method")
+        self.method.setToolTip(tr("noisy: learn from the exported (noisy) masks. SimCLR: learn from the imagery "
+                                  "alone, no labels. Both: SimCLR first, then the noisy masks."))
+        fields.addRow(tr("Method"), self.method)
+        self.encoder = combo(ENCODER_NAMES, "noisyseg_encoder")
+        fields.addRow(tr("Encoder"), self.encoder)
+        self.decoder = combo(DECODER_NAMES, "noisyseg_decoder")
+        fields.addRow(tr("Decoder"), self.decoder)
+        self.base_width = spin("noisyseg_base_width", DEFAULT_BASE_WIDTH, 8, 128, 8)
+        self.base_width.setToolTip(tr("Width of the encoder's first layer: 64 is the standard ResNet; smaller "
+                                      "trains faster on a CPU."))
+        fields.addRow(tr("Base width"), self.base_width)
+        self.epochs = spin("noisyseg_pretrain_epochs", 20, 1, 1000)
+        fields.addRow(tr("Epochs"), self.epochs)
+        self.device = QLabel(describe_device(None))
+        self.device.setObjectName("noisyseg_device")
+        fields.addRow(tr("Device"), self.device)
+        layout.addLayout(fields)
+        buttons = QHBoxLayout()
+        self.start_button = self.job_button(tr("Start pretraining"), "noisyseg_pretrain", self.start)
+        self.resume_button = self.job_button(tr("Resume selected run"), "noisyseg_resume", self.resume)
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.resume_button)
+        layout.addLayout(buttons)
+        self.curve = LossCurve()
+        layout.addWidget(self.curve)
+        layout.addWidget(QLabel(tr("Runs (the selected one is used by the next steps):")))
+        self.runs = QListWidget()
+        self.runs.setObjectName("noisyseg_pretrain_runs")
+        self.runs.setMaximumHeight(90)
+        self.runs.currentItemChanged.connect(self._run_selected)
+        layout.addWidget(self.runs)
+
+    def restore(self, state) -> None:
+        settings = state["pretrain"]
+        set_combo(self.method, settings["method"])
+        set_combo(self.encoder, settings["encoder"])
+        set_combo(self.decoder, settings["decoder"])
+        self.epochs.setValue(int(settings["epochs"]))
+        self.base_width.setValue(int(settings["base_width"]))
+        self.refresh()
+
+    def store(self, state) -> None:
+        state["pretrain"] = {"method": self.method.currentData(), "encoder": self.encoder.currentData(),
+                             "decoder": self.decoder.currentData(), "epochs": self.epochs.value(),
+                             "base_width": self.base_width.value()}
+        item = self.runs.currentItem()
+        if item is not None:
+            state["selected_pretrain_run"] = item.data(Qt.UserRole)
+
+    def refresh(self) -> None:
+        selected = self.state["selected_pretrain_run"]
+        self.runs.blockSignals(True)
+        self.runs.clear()
+        for run in self.state["pretrain_runs"]:
+            status = tr("complete") if run["complete"] else (
+                tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
+            item = QListWidgetItem(f"{Path(run['path']).name} · {run['method']} · {status}")
+            item.setData(Qt.UserRole, run["path"])
+            self.runs.addItem(item)
+            if run["path"] == selected:
+                self.runs.setCurrentItem(item)
+        self.runs.blockSignals(False)
+        run = self.selected_run()
+        self.resume_button.setEnabled(not self.dock.runner.busy and run is not None and not run["complete"]
+                                      and (Path(run["path"]) / "last.pt").is_file())
+
+    def show_device(self, report: dict) -> None:
+        self.device.setText(describe_device(report))
+
+    def selected_run(self):
+        return next((r for r in self.state["pretrain_runs"] if r["path"] == self.state["selected_pretrain_run"]), None)
+
+    def _run_selected(self, item, _previous) -> None:
+        if item is None:
+            return
+        self.state["selected_pretrain_run"] = item.data(Qt.UserRole)
+        history = Path(item.data(Qt.UserRole)) / "history.json"
+        if history.is_file() and not self.dock.runner.busy:
+            self.curve.set_history(json.loads(history.read_text(encoding="utf-8")))
+        self.refresh()
+
+    def start(self) -> bool:
+        dataset = self.state["dataset"]
+        if not dataset or not (Path(dataset) / "manifest.json").is_file():
+            self.dock.show_message(tr("Export a noisy dataset first (step 1)."), Qgis.Warning)
+            return False
+        self.store(self.state)
+        settings = self.state["pretrain"]
+        folder = self.state.next_run_folder(f"pretrain-{settings['method'].replace('+', '-')}")
+        arguments = ["pretrain", "--data", dataset, "--out", str(folder), "--method", settings["method"],
+                     "--encoder", settings["encoder"], "--decoder", settings["decoder"],
+                     "--epochs", settings["epochs"], "--base-width", settings["base_width"]]
+        run = {"path": str(folder), "method": settings["method"], "complete": False, "arguments": arguments}
+        self.state["pretrain_runs"].append(run)
+        self.state["selected_pretrain_run"] = run["path"]
+        return self._launch(run, arguments)
+
+    def resume(self) -> bool:
+        run = self.selected_run()
+        if run is None or run["complete"]:
+            return False
+        return self._launch(run, [*run["arguments"], "--resume"])
+
+    def _launch(self, run: dict, arguments: list) -> bool:
+        self.curve.clear()
+        if "--resume" in arguments and (Path(run["path"]) / "history.json").is_file():
+            self.curve.set_history(json.loads((Path(run["path"]) / "history.json").read_text(encoding="utf-8")))
+
+        def trained(_outputs: dict) -> None:
+            run["complete"] = True
+
+        steps = [Step(tr("Pretraining ({})").format(run["method"]), arguments, trained),
+                 Step(tr("Exporting the model to ONNX"),
+                      ["export-onnx", "--model", Path(run["path"]) / "model.pt", "--out", Path(run["path"]) / "model.onnx",
+                       "--overwrite"])]
+        started = self.dock.run(steps, listener=self.curve.add_event)
+        self.refresh()
+        return started
