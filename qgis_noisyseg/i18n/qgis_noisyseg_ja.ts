@@ -731,11 +731,6 @@
     </message>
     <message>
         <location filename="../gui/panel.py"/>
-        <source>Backend log</source>
-        <translation>バックエンドのログ</translation>
-    </message>
-    <message>
-        <location filename="../gui/panel.py"/>
         <source>Another job is running; wait for it or cancel it first.</source>
         <translation>別の処理を実行中です。終了を待つか、先にキャンセルしてください。</translation>
     </message>
@@ -1233,6 +1228,16 @@
         <location filename="../gui/steps/predict.py"/>
         <source>confidence</source>
         <translation>信頼度</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>Show the backend log</source>
+        <translation>バックエンドのログを表示</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>What the fine-tuning starts from. Automatic: the whole pretrained model when the classes and decoder are unchanged, else its encoder with a new decoder and head.</source>
+        <translation>ファインチューニングの出発点です。自動：クラスとデコーダが同じなら事前学習済みモデル全体を、異なればそのエンコーダに新しいデコーダと出力層を組み合わせて使います。</translation>
     </message>
 </context>
 <context>
