@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from qgis.core import Qgis, QgsMessageLog, QgsProject
-from qgis.gui import QgsCollapsibleGroupBox, QgsDockWidget
+from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                  QScrollArea, QToolBox, QVBoxLayout, QWidget)
@@ -62,14 +62,16 @@ class NoisySegDock(QgsDockWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         layout.addWidget(self.status)
-        log_box = QgsCollapsibleGroupBox(tr("Backend log"))
-        log_box.setCollapsed(True)
-        log_layout = QVBoxLayout(log_box)
+        self.log_button = QPushButton(tr("Show the backend log"))
+        self.log_button.setCheckable(True)
         self.log = QPlainTextEdit()
+        self.log.setObjectName("noisyseg_log")
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
-        log_layout.addWidget(self.log)
-        layout.addWidget(log_box)
+        self.log.setVisible(False)
+        self.log_button.toggled.connect(self.log.setVisible)
+        layout.addWidget(self.log_button)
+        layout.addWidget(self.log)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)

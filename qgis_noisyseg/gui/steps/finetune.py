@@ -15,7 +15,7 @@ from ..metrics_table import MetricsTable
 from ..runner import Step
 from .base import StepPage, combo, form, set_combo, spin, tr
 
-TRANSFERS = (("automatic: the whole model when the classes are unchanged, else the encoder", "auto"),
+TRANSFERS = (("automatic (recommended)", "auto"),
              ("encoder", "encoder"), ("encoder and decoder", "encoder+decoder"), ("whole model", "all"))
 FREEZES = (("nothing: fine-tune all", "none"), ("the encoder", "encoder"))
 MIN_DONE_TILES = 2
@@ -28,6 +28,8 @@ class FinetuneStep(StepPage):
         layout = QVBoxLayout(self)
         fields = form()
         self.transfer = combo([(tr(text), value) for text, value in TRANSFERS], "noisyseg_transfer")
+        self.transfer.setToolTip(tr("What the fine-tuning starts from. Automatic: the whole pretrained model when the "
+                                    "classes and decoder are unchanged, else its encoder with a new decoder and head."))
         fields.addRow(tr("Transfer"), self.transfer)
         self.freeze = combo([(tr(text), value) for text, value in FREEZES], "noisyseg_freeze")
         fields.addRow(tr("Freeze"), self.freeze)
@@ -45,7 +47,7 @@ class FinetuneStep(StepPage):
         layout.addWidget(self.curve)
         layout.addWidget(QLabel(tr("On the clean validation tiles:")))
         self.metrics = MetricsTable("noisyseg_finetune_metrics")
-        self.metrics.setMaximumHeight(120)
+        self.metrics.setMaximumHeight(140)
         layout.addWidget(self.metrics)
 
     def restore(self, state) -> None:

@@ -16,7 +16,7 @@ from ..runner import Step
 from .base import StepPage, combo, form, tr
 
 GROUP = "noisyseg predictions"
-CURVE_WIDTH = 300
+CURVE_WIDTH = 480
 
 
 class PredictStep(StepPage):
@@ -43,7 +43,7 @@ class PredictStep(StepPage):
         layout.addWidget(self.predict_button)
         layout.addWidget(QLabel(tr("Metrics on the clean validation tiles:")))
         self.metrics = MetricsTable("noisyseg_review_metrics")
-        self.metrics.setMaximumHeight(120)
+        self.metrics.setMaximumHeight(140)
         layout.addWidget(self.metrics)
         layout.addWidget(QLabel(tr("Training curves:")))
         self.curves = QWidget()
@@ -86,8 +86,8 @@ class PredictStep(StepPage):
             label.setPixmap(QPixmap(str(picture)).scaledToWidth(CURVE_WIDTH, Qt.SmoothTransformation))
             label.setToolTip(str(picture))
             caption = QLabel(picture.parent.name)
-            self.curves_layout.addWidget(caption, 2 * (number // 2), number % 2)
-            self.curves_layout.addWidget(label, 2 * (number // 2) + 1, number % 2)
+            self.curves_layout.addWidget(caption, 2 * number, 0)
+            self.curves_layout.addWidget(label, 2 * number + 1, 0)
 
     def start(self) -> bool:
         model = self.model.currentData()
