@@ -78,6 +78,7 @@ class NoisySegPlugin:
             self.dock.visibilityChanged.connect(self.actions[0].setChecked)
             self.dock.environment.check()  # so the device is shown before anything starts
         self.dock.setVisible(visible)
+        self.actions[0].setChecked(visible)
         if visible:
             self.dock.raise_()
         return self.dock

@@ -115,6 +115,9 @@ class BackendTask(QgsTask):
             self._terminated = True
             self._process.send_signal(signal.SIGTERM)
 
+    def set_on_finished(self, on_finished: Optional[Callable[["BackendTask"], None]]) -> None:
+        self._on_finished = on_finished
+
     def finished(self, result: bool) -> None:
         if self._on_finished is not None:
             self._on_finished(self)

@@ -202,8 +202,10 @@ class NoisySegDock(QgsDockWidget):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Called when the plugin unloads: stops a running job and lets go of the project's signals."""
-        self.runner.cancel()
+        """Called when the plugin unloads: stops a running job and lets go of outside signals."""
+        self.runner.detach()
+        if self.environment.setup_task is not None:
+            self.environment.setup_task.cancel()
         for step in self.steps:
             step.shutdown()
         for signal in (self.project.readProject, self.project.cleared):

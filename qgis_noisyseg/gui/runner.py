@@ -61,6 +61,16 @@ class BackendRunner(QObject):
         if self.task is not None:
             self.task.cancel()
 
+    def detach(self) -> None:
+        """Cancels the chain and stops listening to its task, which may finish after this runner
+        is gone (the plugin unloading)."""
+        task, self.task = self.task, None
+        self.cancel()
+        if task is not None:
+            task.cancel()
+            task.set_on_finished(None)
+            task.backend_event.disconnect(self.backend_event)
+
     def _start_next(self) -> None:
         if not self._steps:
             self.finished.emit(True, "")

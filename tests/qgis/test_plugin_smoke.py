@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 import qgis.utils
@@ -46,6 +47,23 @@ def test_unload_removes_every_action(qgis_iface, plugin):
     assert "noisyseg_check_environment" in names
     plugin.unload()
     assert plugin.actions == []
+
+
+def test_unload_removes_the_panel_while_its_job_runs(qgis_iface, plugin):
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+    from qgis.PyQt.QtWidgets import QDockWidget
+
+    dock = plugin.show_panel()
+    assert not dock.isHidden() and dock.runner.busy  # the environment check starts with the panel
+    assert plugin.actions[0].objectName() == "noisyseg_open_panel" and plugin.actions[0].isChecked()
+    plugin.unload()
+    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    assert plugin.dock is None
+    assert qgis_iface.mainWindow().findChildren(QDockWidget, "NoisySegDock") == []
+    deadline = time.monotonic() + 30
+    while QgsApplication.taskManager().countActiveTasks() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()  # the cancelled task ends without reaching the deleted panel
+    assert QgsApplication.taskManager().countActiveTasks() == 0
 
 
 def test_backend_task_reports_environment(qgis_app):
