@@ -16,7 +16,10 @@ The KL is **symmetric**: ``(KL(A||B) + KL(B||A)) / 2``, in nats, so a pair needs
 seed baseline (two runs that differ only in seed) can be compared with it.
 
 The distributions are compared, not the weights one by one: two independent runs from the same
-initialiser have a KL near 0 though no weight agrees. That is what the baseline calibrates.
+initialiser have a KL near 0 though no weight agrees, and a model whose weights moved but kept
+their histogram has a KL near 0 too. The baseline calibrates the first; ``weight_rel_l2``, the
+relative distance between the kernels weight by weight, shows the second where A and B share an
+initialisation (same seed, or pretrained and fine-tuned).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ EPSILON = 1e-6
 KL_DEFINITION = "symmetric: (KL(A||B) + KL(B||A)) / 2, in nats"
 WEIGHTS_DEFINITION = "values of the block's convolution kernels (parameters with 2+ dimensions)"
 ACTIVATIONS_DEFINITION = "values of the block's output, eval mode, each model's own input normalisation"
+REL_L2_DEFINITION = ("||w_B - w_A|| / ||w_A|| over the block's kernels, weight by weight: "
+                     "meaningful only for models that share an initialisation")
 METRICS = ("weight_kl_hist", "weight_kl_gauss", "activation_kl_hist", "activation_kl_gauss")
 METRIC_TITLES = {
     "weight_kl_hist": "weights, histogram KL",
@@ -174,11 +179,13 @@ def _weight_comparison(a: nn.Module, b: nn.Module, bins: int) -> dict[str, dict]
         moments_a, values_a = _weight_moments_and_values(block_a)
         moments_b, values_b = _weight_moments_and_values(block_b)
         if moments_a.count == 0:
-            result[name] = {"kl_hist": None, "kl_gauss": None, "count": 0, "a": None, "b": None}
+            result[name] = {"kl_hist": None, "kl_gauss": None, "rel_l2": None, "count": 0, "a": None, "b": None}
             continue
         low, high = _shared_range(moments_a, moments_b)
         comparison = _compare(moments_a, moments_b, _histogram(values_a, low, high, bins), _histogram(values_b, low, high, bins))
-        result[name] = {**comparison, "count": moments_a.count,
+        norm_a = float(np.linalg.norm(values_a))
+        rel_l2 = float(np.linalg.norm(values_b - values_a)) / norm_a if norm_a > 0 else None
+        result[name] = {**comparison, "rel_l2": rel_l2, "count": moments_a.count,
                         "a": {"mean": moments_a.mean, "std": moments_a.std},
                         "b": {"mean": moments_b.mean, "std": moments_b.std}}
     return result
@@ -266,6 +273,7 @@ def _compare_pair(a: LoadedModel, b: LoadedModel, dataset: Dataset, tiles: list[
             "block": name, "part": _part(name),
             "weight_kl_hist": w["kl_hist"], "weight_kl_gauss": w["kl_gauss"],
             "activation_kl_hist": act["kl_hist"], "activation_kl_gauss": act["kl_gauss"],
+            "weight_rel_l2": w["rel_l2"],
             "weight_values": w["count"], "activation_values": act["count"],
             "weights": {"a": w["a"], "b": w["b"]}, "activations": {"a": act["a"], "b": act["b"]},
         })
@@ -288,6 +296,9 @@ def _summary(blocks: list[dict], with_baseline: bool) -> dict:
     for part in ("encoder", "decoder", "head"):
         rows = [b for b in blocks if b["part"] == part]
         entry: dict[str, Any] = {"blocks": len(rows)}
+        entry["weight_rel_l2"] = _mean([r["weight_rel_l2"] for r in rows])
+        if with_baseline:
+            entry["baseline_weight_rel_l2"] = _mean([r["baseline_weight_rel_l2"] for r in rows])
         for metric in METRICS:
             entry[metric] = _mean([r[metric] for r in rows])
             if with_baseline:
@@ -361,6 +372,7 @@ def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str,
     if baseline:
         baseline_blocks = _compare_pair(*pairs[1], dataset, chosen, crop, bins, reporter, progress)
         for row, reference in zip(blocks, baseline_blocks):
+            row["baseline_weight_rel_l2"] = reference["weight_rel_l2"]
             for metric in METRICS:
                 row[f"baseline_{metric}"] = reference[metric]
                 row[f"ratio_{metric}"] = _ratio(row[metric], reference[metric])
@@ -372,6 +384,7 @@ def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str,
                    "baseline": [m.label for m in models[2:]] if baseline else None},
         "architecture": models[0].architecture,
         "kl": KL_DEFINITION, "weights": WEIGHTS_DEFINITION, "activations": ACTIVATIONS_DEFINITION,
+        "weight_rel_l2": REL_L2_DEFINITION,
         "bins": bins, "epsilon": EPSILON, "seed": seed,
         "data": str(data), "tiles": [t["id"] for t in chosen], "crop": crop,
         "blocks": blocks,
@@ -435,10 +448,10 @@ def plot_layers(result: dict, path: Path) -> None:
 
 def format_table(result: dict) -> str:
     """A markdown table of the per-block KLs (with the ratio to the seed baseline in brackets when
-    there is one), then the encoder and decoder means."""
+    there is one) and relative weight distances, then the encoder and decoder means."""
     has_baseline = result.get("baseline") is not None
     suffix = " (× baseline)" if has_baseline else ""
-    header = ["block", "part"] + [METRIC_TITLES[m] + suffix for m in METRICS]
+    header = ["block", "part"] + [METRIC_TITLES[m] + suffix for m in METRICS] + ["weights moved, ‖B − A‖ / ‖A‖"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 
     def cell(row: dict, metric: str, prefix: str = "") -> str:
@@ -448,10 +461,12 @@ def format_table(result: dict) -> str:
         return text
 
     for row in result["blocks"]:
-        lines.append("| " + " | ".join([row["block"], row["part"]] + [cell(row, m) for m in METRICS]) + " |")
+        lines.append("| " + " | ".join([row["block"], row["part"]] + [cell(row, m) for m in METRICS]
+                                       + [_number(row.get("weight_rel_l2"))]) + " |")
     for part in ("encoder", "decoder"):
         entry = result["summary"][part]
-        lines.append("| " + " | ".join([f"**{part} mean**", part] + [cell(entry, m) for m in METRICS]) + " |")
+        lines.append("| " + " | ".join([f"**{part} mean**", part] + [cell(entry, m) for m in METRICS]
+                                       + [_number(entry.get("weight_rel_l2"))]) + " |")
     return "\n".join(lines)
 
 

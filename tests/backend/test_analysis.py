@@ -92,7 +92,7 @@ def test_identical_models_have_zero_kl_for_weights_and_activations(dataset, tmp_
     result = analyze(a, b, dataset, tmp_path / "out", tiles=4)
     assert [row["block"] for row in result["blocks"]] == BLOCKS
     for row in result["blocks"]:
-        for metric in METRICS:
+        for metric in (*METRICS, "weight_rel_l2"):
             assert row[metric] == pytest.approx(0.0, abs=1e-12), (row["block"], metric)
 
 
@@ -101,7 +101,9 @@ def test_noise_in_one_block_gives_the_largest_kl_in_that_block(dataset, tmp_path
     a = tiny_checkpoint(tmp_path / "a.pt", dataset, seed=0)
     b = tiny_checkpoint(tmp_path / "b.pt", dataset, seed=0, noisy_block=noisy_block)
     rows = by_block(analyze(a, b, dataset, tmp_path / "out", tiles=4))
-    for metric in ("weight_kl_hist", "weight_kl_gauss"):
+    # Noise of the kernels' own std moves them by about their own norm.
+    assert rows[noisy_block]["weight_rel_l2"] == pytest.approx(1.0, abs=0.2)
+    for metric in ("weight_kl_hist", "weight_kl_gauss", "weight_rel_l2"):
         assert rows[noisy_block][metric] > 0.01, metric
         for name, row in rows.items():
             if name != noisy_block:
