@@ -65,7 +65,7 @@ def run_qgis(profiles: Path, out: Path) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("locale, dock_title", [("en_US", "Noisy labels segmentation"),
-                                                ("ja", "ノイジーラベル セグメンテーション")])
+                                                ("ja", "ノイジーラベル セグメンテーション")], ids=["en", "ja"])
 def test_qgis_loads_the_plugin_and_opens_the_panel(tmp_path, locale, dock_title):
     out = tmp_path / "out"
     out.mkdir()
