@@ -56,7 +56,7 @@ class EnvironmentBox(QGroupBox):
         if python is None:
             self.summary.setText(tr("No Python found for the backend: press Set up backend…"))
             return False
-        return self.dock.run([Step(tr("Checking the backend environment"), ["env"], self._show)])
+        return self.dock.run([Step(tr("Checking the backend environment"), ["env"], self._show)], changes_state=False)
 
     def _show(self, report: dict) -> None:
         self.report = report

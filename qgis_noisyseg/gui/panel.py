@@ -21,6 +21,7 @@ from .state import PanelState, default_work_folder
 from .steps import AnnotateStep, DataStep, FinetuneStep, PredictStep, PretrainStep
 
 LOG_LINES = 500
+MIN_WIDTH = 420  # the class table and the combo boxes without a horizontal scroll bar
 
 
 def tr(text: str) -> str:
@@ -31,12 +32,14 @@ class NoisySegDock(QgsDockWidget):
     def __init__(self, iface, parent: Optional[QWidget] = None) -> None:
         super().__init__(tr("Noisy labels segmentation"), parent)
         self.setObjectName("NoisySegDock")
+        self.setMinimumWidth(MIN_WIDTH)
         self.iface = iface
         self.project = QgsProject.instance()
         self.state = PanelState.load(self.project)
         self.runner = BackendRunner(self)
         self.confirm: Callable[[str], bool] = self._ask
         self._on_success: Optional[Callable[[], None]] = None
+        self._changes_state = False
         self._event_listeners: list[Callable[[dict], None]] = []
 
         body = QWidget()
@@ -101,12 +104,15 @@ class NoisySegDock(QgsDockWidget):
 
     # -- running the backend -------------------------------------------------------------------
     def run(self, steps: list[Step], on_success: Optional[Callable[[], None]] = None,
-            listener: Optional[Callable[[dict], None]] = None) -> bool:
-        """Starts a chain of backend commands; False when one is already running."""
+            listener: Optional[Callable[[dict], None]] = None, changes_state: bool = True) -> bool:
+        """Starts a chain of backend commands; False when one is already running. A chain that
+        ``changes_state`` saves the panel's state into the project before and after it."""
         if self.runner.busy:
             self.show_message(tr("Another job is running; wait for it or cancel it first."), Qgis.Warning)
             return False
-        self.save_state()
+        self._changes_state = changes_state
+        if changes_state:
+            self.save_state()
         self._on_success = on_success
         self._event_listeners = [listener] if listener else []
         self.progress.setValue(0)
@@ -161,7 +167,8 @@ class NoisySegDock(QgsDockWidget):
             self.show_message(message, Qgis.Critical)
         for step in self.steps:
             step.refresh()
-        self.save_state()
+        if self._changes_state:
+            self.save_state()
 
     def show_message(self, message: str, level=Qgis.Info) -> None:
         """In the panel and in QGIS's message bar (and log), so it is seen wherever the operator looks."""

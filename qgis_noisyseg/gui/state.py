@@ -56,7 +56,10 @@ class PanelState(dict):
         return state
 
     def save(self, project: QgsProject) -> None:
-        project.writeEntry(SCOPE, KEY, json.dumps(self, sort_keys=True))
+        """Writes only a change, so that looking at the panel does not mark the project modified."""
+        text = json.dumps(self, sort_keys=True)
+        if project.readEntry(SCOPE, KEY, "")[0] != text:
+            project.writeEntry(SCOPE, KEY, text)
 
     def work_path(self, *parts: str) -> Path:
         return Path(self["work_folder"]).joinpath(*parts)

@@ -147,13 +147,13 @@ def layer_path(layer: QgsMapLayer, feedback) -> str:
 class ExportAlgorithm(BackendAlgorithm):
     command = "export"
     title = QT_TRANSLATE_NOOP("NoisySeg", "Export noisy dataset")
-    help_text = QT_TRANSLATE_NOOP("NoisySeg", (
+    help_text = QT_TRANSLATE_NOOP("NoisySeg",
         "Burns the classes of one or more label layers (vector maps or classified rasters, later over earlier) "
         "onto the grid of the image and cuts both into image/mask tile pairs: the noisy labels for pretraining.\n"
         "Class field: without it every feature is one class; with it each distinct value is a class, unless a "
         "classes.json maps values to classes. Unlabelled pixels become background (for complete maps such as "
         "buildings) or ignore (for incomplete maps). Tiles are split into train/val/test by spatial blocks.\n"
-        "The output folder holds manifest.json, classes.json and georeferenced tiles under images/ and masks/."))
+        "The output folder holds manifest.json, classes.json and georeferenced tiles under images/ and masks/.")
     options = {"FIELD": "--field", "CLASSES": "--classes", "UNLABELED": "--unlabeled", "ALL_TOUCHED": "--all-touched",
                "ENCODING": "--encoding", "TILE": "--tile", "STRIDE": "--stride", "MIN_VALID": "--min-valid",
                "SPLIT": "--split", "SEED": "--seed", "OUTPUT": "--out", "OVERWRITE": "--overwrite"}
@@ -239,14 +239,14 @@ class TrainingAlgorithm(BackendAlgorithm):
 class PretrainAlgorithm(TrainingAlgorithm):
     command = "pretrain"
     title = QT_TRANSLATE_NOOP("NoisySeg", "Pretrain on noisy labels")
-    help_text = QT_TRANSLATE_NOOP("NoisySeg", (
+    help_text = QT_TRANSLATE_NOOP("NoisySeg",
         "Trains an encoder-decoder on a dataset from “Export noisy dataset”.\n"
         "noisy: cross-entropy on the noisy masks (Liu et al., 2024: the encoder learns well even from wrong "
         "labels). simclr: contrastive learning on the images alone (Chen et al., 2020). simclr+noisy: SimCLR, "
         "then noisy training from that encoder.\n"
         "Training runs in the backend's Python (on the GPU when there is one). Cancel stops at the next batch "
         "and keeps last.pt, from which “Resume” continues. The run folder holds model.pt (the best epoch), "
-        "last.pt, history.json and curves.png."))
+        "last.pt, history.json and curves.png.")
     options = {**TrainingAlgorithm.options, "METHOD": "--method", "ENCODER": "--encoder", "DECODER": "--decoder",
                "BASE_WIDTH": "--base-width", "SIMCLR_EPOCHS": "--simclr-epochs", "TEMPERATURE": "--temperature"}
 
@@ -266,13 +266,13 @@ class PretrainAlgorithm(TrainingAlgorithm):
 class FinetuneAlgorithm(TrainingAlgorithm):
     command = "finetune"
     title = QT_TRANSLATE_NOOP("NoisySeg", "Fine-tune on clean labels")
-    help_text = QT_TRANSLATE_NOOP("NoisySeg", (
+    help_text = QT_TRANSLATE_NOOP("NoisySeg",
         "Fine-tunes a pretrained model.pt on a few clean tiles (a dataset exported from corrected labels). "
         "Without a pretrained model it trains from scratch, the baseline.\n"
         "The class set may differ from pretraining: the head (and the decoder, unless transferred) starts "
         "fresh. Transfer auto copies the whole model when the classes and decoder are unchanged, else the "
         "encoder. Freeze takes none, encoder, or blocks such as stem,layer1,layer2. Maximum tiles draws that "
-        "many train tiles with the seed."))
+        "many train tiles with the seed.")
     default_epochs = 30
     options = {**TrainingAlgorithm.options, "TRANSFER": "--transfer", "FREEZE": "--freeze", "DECODER": "--decoder",
                "MAX_TILES": "--max-tiles"}
@@ -302,14 +302,14 @@ class FinetuneAlgorithm(TrainingAlgorithm):
 class PredictAlgorithm(BackendAlgorithm):
     command = "predict"
     title = QT_TRANSLATE_NOOP("NoisySeg", "Predict with an ONNX model")
-    help_text = QT_TRANSLATE_NOOP("NoisySeg", (
+    help_text = QT_TRANSLATE_NOOP("NoisySeg",
         "Predicts the classes of a raster (or of an extent of it) with a model.onnx from the backend's "
         "export-onnx. The model carries its classes, bands and normalisation. Tiles overlap and are blended "
         "smoothly, so there are no seams; memory stays small whatever the raster's size.\n"
         "The class raster opens with the model's class names and colours; the optional confidence raster is "
         "the largest class probability in percent. With an existing map, a disagreement raster is also "
         "written beside the output (OUTPUT_disagreement.tif): where the model and the map differ.\n"
-        "Existing output files are replaced. Needs no torch: onnxruntime only."))
+        "Existing output files are replaced. Needs no torch: onnxruntime only.")
     options = {"MODEL": "--model", "TILE": "--tile", "OVERLAP": "--overlap", "BATCH": "--batch-size",
                "DEVICE": "--device", "THREADS": "--threads", "RESAMPLE": "--resample",
                "DISAGREEMENT_FIELD": "--disagreement-field", "OUTPUT": "--out", "CONFIDENCE": "--confidence"}

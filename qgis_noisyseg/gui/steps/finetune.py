@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import Qgis
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtWidgets import QCheckBox, QLabel, QVBoxLayout
 
 from ...backend.architectures import DECODER_NAMES
@@ -15,9 +16,12 @@ from ..metrics_table import MetricsTable
 from ..runner import Step
 from .base import StepPage, combo, form, set_combo, spin, tr
 
-TRANSFERS = (("automatic (recommended)", "auto"),
-             ("encoder", "encoder"), ("encoder and decoder", "encoder+decoder"), ("whole model", "all"))
-FREEZES = (("nothing: fine-tune all", "none"), ("the encoder", "encoder"))
+TRANSFERS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "automatic (recommended)"), "auto"),
+             (QT_TRANSLATE_NOOP("NoisySegPanel", "encoder"), "encoder"),
+             (QT_TRANSLATE_NOOP("NoisySegPanel", "encoder and decoder"), "encoder+decoder"),
+             (QT_TRANSLATE_NOOP("NoisySegPanel", "whole model"), "all"))
+FREEZES = ((QT_TRANSLATE_NOOP("NoisySegPanel", "nothing: fine-tune all"), "none"),
+           (QT_TRANSLATE_NOOP("NoisySegPanel", "the encoder"), "encoder"))
 MIN_DONE_TILES = 2
 
 

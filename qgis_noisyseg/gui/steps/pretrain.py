@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from qgis.core import Qgis
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, Qt
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
 from ...backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
@@ -15,7 +15,8 @@ from ..loss_curve import LossCurve
 from ..runner import Step
 from .base import StepPage, combo, form, set_combo, spin, tr
 
-METHODS = (("noisy", "noisy"), ("SimCLR", "simclr"), ("SimCLR, then noisy", "simclr+noisy"))
+METHODS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "noisy"), "noisy"), (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR"), "simclr"),
+           (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR, then noisy"), "simclr+noisy"))
 
 
 class PretrainStep(StepPage):
