@@ -152,7 +152,9 @@ class LoadedModel:
     @property
     def label(self) -> str:
         path = Path(self.path)
-        return path.parent.name if path.name == "model.pt" and path.parent.name else path.name
+        if not path.parent.name:
+            return path.name
+        return path.parent.name if path.name == "model.pt" else f"{path.parent.name}/{path.name}"
 
 
 def _check_same_architecture(models: Sequence[LoadedModel]) -> None:
@@ -426,7 +428,7 @@ def plot_layers(result: dict, path: Path) -> None:
                          color="black", zorder=3)
             shown += [r for r in reference if r is not None]
         positive = [v for v in shown if v > 0]
-        if positive and len(positive) == len(shown) and max(positive) / min(positive) > 100:
+        if positive and len(positive) == len(shown) and max(positive) / min(positive) > 20:
             axes.set_yscale("log")
         axes.set_xticks(x, names, rotation=45, ha="right")
         axes.set_title(METRIC_TITLES[metric])
