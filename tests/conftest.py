@@ -71,3 +71,25 @@ def sigterm_at_first_progress(*args, env=None, timeout: float = 120) -> CliResul
 @pytest.fixture(scope="session")
 def python_exe() -> str:
     return sys.executable
+
+
+def export_denmark(out: Path, labels: str = "marker2016_small.shp") -> Path:
+    """The Denmark scene exported as in the demo: 64 px tiles, AfgKode grouped by classes.json."""
+    from qgis_noisyseg.core.export import export_dataset
+    from qgis_noisyseg.core.progress import Reporter
+
+    export_dataset(DENMARK / "RGB_small.tif", [str(DENMARK / labels)], out, field="AfgKode",
+                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True))
+    return out
+
+
+@pytest.fixture(scope="session")
+def denmark_2016(tmp_path_factory) -> Path:
+    """The full 2016 parcel map as a dataset; shared by the session, so read it, don't change it."""
+    return export_denmark(tmp_path_factory.mktemp("denmark") / "full2016")
+
+
+@pytest.fixture(scope="session")
+def denmark_old_map(tmp_path_factory) -> Path:
+    """The old, incomplete parcel map (the noisy labels) as a dataset; read-only, like denmark_2016."""
+    return export_denmark(tmp_path_factory.mktemp("denmark") / "old_map", "marker_small_c31bc47.shp")

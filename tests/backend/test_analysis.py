@@ -21,21 +21,15 @@ from qgis_noisyseg.backend.analysis import (
 )
 from qgis_noisyseg.backend.checkpoint import save_checkpoint
 from qgis_noisyseg.backend.models import build_model, named_blocks
-from qgis_noisyseg.core.progress import Reporter
-from tests.conftest import DENMARK, assert_user_error
+from tests.conftest import assert_user_error
 
 BLOCKS = ["encoder.stem", "encoder.layer1", "encoder.layer2", "encoder.layer3", "encoder.layer4",
           "decoder.block1", "decoder.block2", "decoder.block3", "decoder.block4", "decoder.block5", "head"]
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    from qgis_noisyseg.core.export import export_dataset
-
-    out = tmp_path_factory.mktemp("data") / "full2016"
-    export_dataset(DENMARK / "RGB_small.tif", [str(DENMARK / "marker2016_small.shp")], out, field="AfgKode",
-                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True))
-    return out
+@pytest.fixture(scope="session")
+def dataset(denmark_2016):
+    return denmark_2016
 
 
 def tiny_checkpoint(path, dataset, seed=0, decoder="unet", noisy_block=None):

@@ -21,19 +21,14 @@ from qgis_noisyseg.cli import build_parser, main
 from qgis_noisyseg.core.dataset import Dataset
 from qgis_noisyseg.core.errors import Cancelled, UserError
 from qgis_noisyseg.core.progress import Reporter
-from tests.conftest import DENMARK, REPO, assert_user_error, sigterm_at_first_progress
+from tests.conftest import REPO, assert_user_error, sigterm_at_first_progress
 
 TINY = ["--base-width", "8", "--batch-size", "4", "--device", "cpu"]
 
 
 @pytest.fixture(scope="session")
-def clean_dataset(tmp_path_factory):
-    from qgis_noisyseg.core.export import export_dataset
-
-    out = tmp_path_factory.mktemp("data") / "full2016"
-    export_dataset(DENMARK / "RGB_small.tif", [str(DENMARK / "marker2016_small.shp")], out, field="AfgKode",
-                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True))
-    return out
+def clean_dataset(denmark_2016):
+    return denmark_2016
 
 
 @pytest.fixture(scope="session")

@@ -14,20 +14,16 @@ import rasterio
 from onnx import numpy_helper
 
 from qgis_noisyseg.core.errors import Cancelled
-from qgis_noisyseg.core.export import export_dataset
 from qgis_noisyseg.core.progress import Reporter
 from qgis_noisyseg.inference.model import OnnxSegmenter
 from qgis_noisyseg.inference.suggest import suggest_tiles
-from tests.conftest import DENMARK, REPO, assert_user_error
+from tests.conftest import REPO, assert_user_error
 from tests.inference.inference_helpers import conv_model, metadata
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("suggest") / "ds"
-    export_dataset(DENMARK / "RGB_small.tif", [str(DENMARK / "marker_small_c31bc47.shp")], out, field="AfgKode",
-                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True))
-    return out
+@pytest.fixture(scope="session")
+def dataset(denmark_old_map):
+    return denmark_old_map
 
 
 def manifest_of(dataset) -> dict:
