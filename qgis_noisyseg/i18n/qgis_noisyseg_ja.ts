@@ -338,6 +338,40 @@
         <source>The backend exited with code {}</source>
         <translation>バックエンドが終了コード {} で終了しました</translation>
     </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Burns the classes of one or more label layers (vector maps or classified rasters, later over earlier) onto the grid of the image and cuts both into image/mask tile pairs: the noisy labels for pretraining.
+Class field: without it every feature is one class; with it each distinct value is a class, unless a classes.json maps values to classes. Unlabelled pixels become background (for complete maps such as buildings) or ignore (for incomplete maps). Tiles are split into train/val/test by spatial blocks.
+The output folder holds manifest.json, classes.json and georeferenced tiles under images/ and masks/.</source>
+        <translation>1 つ以上のラベルレイヤ（ベクタ地図または分類済みラスタ。後のレイヤが前のレイヤの上に書き込まれます）のクラスを画像のグリッド上に書き込み、画像とラベルを画像／マスクのタイルの組に切り分けます。これが事前学習用のノイジーラベルになります。
+クラスフィールド：指定しない場合はすべての地物が 1 つのクラスになります。指定した場合は、classes.json で値とクラスの対応を定義しない限り、異なる値ごとに 1 つのクラスになります。ラベルのないピクセルは background（背景：建物のように漏れのない地図向け）または ignore（無視：漏れのある地図向け）になります。タイルは空間ブロック単位で train/val/test に分割されます。
+出力フォルダには manifest.json、classes.json と、images/ および masks/ 以下のジオリファレンス済みタイルが格納されます。</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Trains an encoder-decoder on a dataset from “Export noisy dataset”.
+noisy: cross-entropy on the noisy masks (Liu et al., 2024: the encoder learns well even from wrong labels). simclr: contrastive learning on the images alone (Chen et al., 2020). simclr+noisy: SimCLR, then noisy training from that encoder.
+Training runs in the backend's Python (on the GPU when there is one). Cancel stops at the next batch and keeps last.pt, from which “Resume” continues. The run folder holds model.pt (the best epoch), last.pt, history.json and curves.png.</source>
+        <translation>「ノイジーデータセットをエクスポート」で作成したデータセットで、エンコーダ・デコーダ型のモデルを学習します。
+noisy：ノイジーなマスクに対する交差エントロピーで学習します（Liu et al., 2024：誤ったラベルからでもエンコーダはよく学習します）。simclr：画像だけを使った対照学習です（Chen et al., 2020）。simclr+noisy：SimCLR の後、そのエンコーダからノイジーラベルで学習します。
+学習はバックエンドの Python で実行されます（GPU があれば GPU を使用します）。キャンセルすると次のバッチで停止して last.pt を残し、「実行フォルダ内の学習を再開する」でそこから続行できます。実行フォルダには model.pt（最良のエポック）、last.pt、history.json、curves.png が格納されます。</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Fine-tunes a pretrained model.pt on a few clean tiles (a dataset exported from corrected labels). Without a pretrained model it trains from scratch, the baseline.
+The class set may differ from pretraining: the head (and the decoder, unless transferred) starts fresh. Transfer auto copies the whole model when the classes and decoder are unchanged, else the encoder. Freeze takes none, encoder, or blocks such as stem,layer1,layer2. Maximum tiles draws that many train tiles with the seed.</source>
+        <translation>事前学習済みの model.pt を少数のクリーンなタイル（修正したラベルからエクスポートしたデータセット）でファインチューニングします。事前学習済みモデルを指定しない場合は、ベースラインとしてゼロから学習します。
+クラス構成は事前学習時と異なっていてもかまいません。出力層（および引き継がない場合はデコーダ）は新しく初期化されます。引き継ぐ部分を auto にすると、クラスとデコーダが変わらなければモデル全体を、そうでなければエンコーダをコピーします。固定する部分には none、encoder、または stem,layer1,layer2 のようなブロックを指定します。学習タイルの最大数を指定すると、乱数シードに従ってその枚数の学習タイルを抽出します。</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Predicts the classes of a raster (or of an extent of it) with a model.onnx from the backend&apos;s export-onnx. The model carries its classes, bands and normalisation. Tiles overlap and are blended smoothly, so there are no seams; memory stays small whatever the raster&apos;s size.
+The class raster opens with the model&apos;s class names and colours; the optional confidence raster is the largest class probability in percent. With an existing map, a disagreement raster is also written beside the output (OUTPUT_disagreement.tif): where the model and the map differ.
+Existing output files are replaced. Needs no torch: onnxruntime only.</source>
+        <translation>バックエンドの export-onnx で書き出した model.onnx を使って、ラスタ（またはその一部の領域）のクラスを予測します。モデルはクラス、バンド、正規化の情報を保持しています。タイルは重ね合わせて滑らかにブレンドされるため継ぎ目が出ず、ラスタのサイズにかかわらずメモリ使用量は小さく抑えられます。
+クラスラスタはモデルのクラス名と色で表示されます。オプションの信頼度ラスタは、最も大きいクラス確率をパーセントで表したものです。既存の地図を指定すると、モデルと地図が異なる箇所を示す不一致ラスタも出力の横（OUTPUT_disagreement.tif）に書き出されます。
+既存の出力ファイルは上書きされます。torch は不要で、onnxruntime だけで動作します。</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegAnnotation</name>
@@ -1238,6 +1272,51 @@
         <location filename="../gui/steps/finetune.py"/>
         <source>What the fine-tuning starts from. Automatic: the whole pretrained model when the classes and decoder are unchanged, else its encoder with a new decoder and head.</source>
         <translation>ファインチューニングの出発点です。自動：クラスとデコーダが同じなら事前学習済みモデル全体を、異なればそのエンコーダに新しいデコーダと出力層を組み合わせて使います。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>automatic (recommended)</source>
+        <translation>自動（推奨）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>encoder</source>
+        <translation>エンコーダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>encoder and decoder</source>
+        <translation>エンコーダとデコーダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>whole model</source>
+        <translation>モデル全体</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>nothing: fine-tune all</source>
+        <translation>なし：すべてをファインチューニング</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>the encoder</source>
+        <translation>エンコーダ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>noisy</source>
+        <translation>ノイジーラベル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>SimCLR</source>
+        <translation>SimCLR</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>SimCLR, then noisy</source>
+        <translation>SimCLR の後にノイジーラベル</translation>
     </message>
 </context>
 <context>
