@@ -14,7 +14,7 @@ PYTEST_QGIS := $(PY) -m pytest tests/qgis
 .PHONY: help setup system test test-unit test-qgis demo bench package clean
 
 help:
-	@echo "make demo    run the main job on the bundled Denmark Sentinel-2 scene"
+	@echo "make demo    run the main job on the bundled Denmark Sentinel-2 scene (DEMO=quick: a one-minute version)"
 	@echo "make test    run the test suite (unit tests, then tests against real QGIS)"
 	@echo "make bench   run the benchmarks (prints ratios measured in the same run)"
 	@echo "make package build the installable plugin zip under dist/"
@@ -47,7 +47,7 @@ test-qgis: setup
 	$(PYTEST_QGIS) -q
 
 demo: setup
-	$(PY) -m qgis_noisyseg demo --out demo_out
+	$(PY) -m qgis_noisyseg demo --out demo_out $(if $(filter quick,$(DEMO)),--quick)
 
 bench: setup
 	$(PY) benchmarks/run.py --out bench_out
