@@ -52,7 +52,11 @@ def configure_data_step(dock, old_map) -> None:
     step = dock.data_step
     step.set_label_layers([old_map])
     step.field.setField("AfgKode")
+    assert step.table.rowCount() == 1 + len(old_map.uniqueValues(old_map.fields().indexOf("AfgKode")))
     step.table.load(DENMARK / "classes.json")
+    step.set_label_layers([])
+    step.set_label_layers([old_map])  # ticking layers again keeps the edited class table
+    assert step.field.currentField() == "AfgKode" and step.table.rowCount() == 7
     step.tile.setValue(64)
 
 

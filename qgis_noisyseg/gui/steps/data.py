@@ -20,12 +20,12 @@ from .base import StepPage, combo, form, set_combo, spin, tr
 class DataStep(StepPage):
     def __init__(self, dock) -> None:
         super().__init__(dock)
+        self._values_field = ""  # the field the class table was last filled from
         layout = QVBoxLayout(self)
         fields = form()
         self.image = QgsMapLayerComboBox()
         self.image.setObjectName("noisyseg_image")
         self.image.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        self.image.layerChanged.connect(lambda _layer: self._refresh_label_list())
         fields.addRow(tr("Imagery"), self.image)
         self.labels = QListWidget()
         self.labels.setObjectName("noisyseg_label_layers")
@@ -37,7 +37,7 @@ class DataStep(StepPage):
         self.field = QgsFieldComboBox()
         self.field.setObjectName("noisyseg_class_field")
         self.field.setAllowEmptyFieldName(True)
-        self.field.fieldChanged.connect(lambda _name: self.read_values())
+        self.field.fieldChanged.connect(self._field_changed)
         fields.addRow(tr("Class field"), self.field)
         layout.addLayout(fields)
 
@@ -75,6 +75,7 @@ class DataStep(StepPage):
         self.summary.setObjectName("noisyseg_dataset_summary")
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
+        self.image.layerChanged.connect(self._layers_changed)
         project = QgsProject.instance()
         project.layersAdded.connect(self._layers_changed)
         project.layersRemoved.connect(self._layers_changed)
@@ -92,6 +93,7 @@ class DataStep(StepPage):
         layer = QgsProject.instance().mapLayer(state["image_layer"])
         if layer is not None:
             self.image.setLayer(layer)
+        self._values_field = state["class_field"]
         self._refresh_label_list(checked=state["label_layers"])
         self.field.setField(state["class_field"])
         if state["classes"]:
@@ -154,10 +156,17 @@ class DataStep(StepPage):
 
     def _update_field_layer(self) -> None:
         vectors = [layer for layer in self.label_layers() if isinstance(layer, QgsVectorLayer)]
-        current = self.field.currentField()
+        current = self.field.currentField() or self._values_field
         self.field.setLayer(vectors[0] if vectors else None)
         if current:
             self.field.setField(current)
+
+    def _field_changed(self, name: str) -> None:
+        """A newly chosen field refills the class table; the same field coming back (a layer ticked
+        or unticked) keeps the operator's edits."""
+        if name and name != self._values_field:
+            self._values_field = name
+            self.read_values()
 
     def read_values(self) -> None:
         """Fills the class table with one class per value of the class field (or raster value)."""
