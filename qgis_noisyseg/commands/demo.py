@@ -35,6 +35,7 @@ CLASSES = "classes.json"
 FIELD = "AfgKode"
 RGB_BANDS = (3, 2, 1)  # the image's band order is B, G, R (data/README.md)
 MARKER = ".noisyseg-demo"
+EARLIER_DEMO_ENTRIES = {"noisy", "full2016", "full2016_corrupted"}  # the 3-step demo's output, no marker
 PROJECT_TIMEOUT_S = 300
 QGIS_MISSING_EXIT = 3
 
@@ -174,9 +175,8 @@ class Demo:
         analyses = self.timed("layer analysis", self.layer_analyses, pretrained, finetuned, baseline, clean)
 
         self.step("drawing the figures and the clean tiles layer")
-        classes = json.loads((pretrained / "config.json").read_text(encoding="utf-8"))["classes"]
-        used_tiles = self.timed("figures", self.figures, inputs, clean, classes, pretrained, rows, noisy_only,
-                                clean_all, headline_k)
+        classes = model_classes(onnx)
+        used_tiles = self.timed("figures", self.figures, inputs, clean, classes, rows, noisy_only, clean_all, headline_k)
 
         self.step("building the QGIS project demo.qgz and rendering it with QGIS")
         write_project_spec(out, inputs, classes, headline_k, self.tile)
@@ -236,8 +236,8 @@ class Demo:
                                     reporter=self.quiet)
         return results
 
-    def figures(self, inputs: dict, clean: Path, classes: list, pretrained: Path, rows: list, noisy_only: dict,
-                clean_all: list, headline_k: int) -> dict:
+    def figures(self, inputs: dict, clean: Path, classes: list, rows: list, noisy_only: dict, clean_all: list,
+                headline_k: int) -> dict:
         import numpy as np
         import rasterio
 
@@ -327,7 +327,8 @@ def prepare_output(out: Path) -> None:
     if out.exists():
         if not out.is_dir():
             raise UserError(f"--out {out} is a file; pass a folder")
-        if any(out.iterdir()) and not (out / MARKER).exists():
+        entries = {entry.name for entry in out.iterdir()}
+        if entries and MARKER not in entries and not entries <= EARLIER_DEMO_ENTRIES:
             raise UserError(f"--out {out} is a non-empty folder that no demo wrote; pass another --out")
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -345,6 +346,13 @@ def copy_inputs(scene: Path, inputs: Path) -> dict:
             shutil.copy2(part, inputs / part.name)
     return {"image": inputs / IMAGE, "old_map": inputs / OLD_MAP, "map_2016": inputs / MAP_2016,
             "classes": inputs / CLASSES}
+
+
+def model_classes(onnx: Path) -> list[dict]:
+    """The classes the exported model carries in its metadata (what predict styles with)."""
+    from ..inference import OnnxSegmenter
+
+    return OnnxSegmenter(onnx, device="cpu").classes
 
 
 def read_history(run: Path) -> list[dict]:
@@ -517,22 +525,33 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows])
 
 
-def _analysis_reading(name: str, summary: dict) -> str:
+def _analysis_reading(summary: dict) -> str:
     def value(part: str, key: str) -> str:
         v = summary[part].get(key)
         return "-" if v is None else f"{v:.3g}"
 
-    ratio = summary["decoder_over_encoder"].get("weight_kl_hist")
-    what = {"pretrained_vs_finetuned": "fine-tuning moved",
-            "noisy_vs_clean": "training on the noisy rather than the clean labels (same init and schedule) moved"}[name]
-    text = (f"Weights, histogram KL: {what} the encoder's blocks by {value('encoder', 'weight_kl_hist')} nats on "
-            f"average ({value('encoder', 'ratio_weight_kl_hist')}× the seed baseline) and the decoder's by "
-            f"{value('decoder', 'weight_kl_hist')} ({value('decoder', 'ratio_weight_kl_hist')}× the baseline)")
-    text += f"; decoder over encoder: {ratio:.3g}×." if ratio is not None else "."
-    text += (f" Activations, histogram KL: encoder {value('encoder', 'activation_kl_hist')} "
-             f"({value('encoder', 'ratio_activation_kl_hist')}× baseline), decoder "
-             f"{value('decoder', 'activation_kl_hist')} ({value('decoder', 'ratio_activation_kl_hist')}× baseline).")
-    return text
+    parts = []
+    if summary["encoder"].get("weight_rel_l2") is not None:
+        parts.append(f"Kernels moved weight by weight (‖B − A‖ / ‖A‖, mean over blocks): encoder "
+                     f"{value('encoder', 'weight_rel_l2')}, decoder {value('decoder', 'weight_rel_l2')} (seed baseline: "
+                     f"{value('encoder', 'baseline_weight_rel_l2')} and {value('decoder', 'baseline_weight_rel_l2')}).")
+    for metric, what in (("weight_kl_hist", "Weight distributions"), ("activation_kl_hist", "Activation distributions")):
+        parts.append(f"{what}, histogram KL: encoder {value('encoder', metric)} nats "
+                     f"({value('encoder', 'ratio_' + metric)}× the seed baseline), decoder {value('decoder', metric)} "
+                     f"({value('decoder', 'ratio_' + metric)}×).")
+    return " ".join(parts)
+
+
+def _efficiency_reading(summary: dict) -> str:
+    table, h = summary["label_efficiency"], summary["headline"]
+    ks = [str(k) for k in summary["settings"]["ks"]]
+    gains = ", ".join(f"{table['finetuned'][k]['mean'] - table['scratch'][k]['mean']:+.3f} with K = {k}" for k in ks)
+    against_noisy = ", ".join(f"{table['finetuned'][k]['mean'] - h['noisy_only']:+.3f} (K = {k})" for k in ks)
+    spread = max((table[init][k]["std"] or 0.0) for init in table for k in ks)
+    return (f"Fine-tuning the noisy model instead of training from scratch on the same clean tiles changes test mIoU "
+            f"by {gains}. Against the noisy model without any clean tile ({h['noisy_only']:.3f}), fine-tuning changes "
+            f"it by {against_noisy}. The largest standard deviation over seeds in the table is {spread:.3f}: "
+            "differences smaller than that are not resolved by this many seeds and test tiles.")
 
 
 def write_report(out: Path, summary: dict) -> None:
@@ -569,10 +588,12 @@ def write_report(out: Path, summary: dict) -> None:
         f"**Headline** ({'quick demo: tiny model, 2 epochs, not a result' if summary['quick'] else 'full demo'}): "
         f"{headline_text(h)}.",
         "## Label efficiency",
-        f"Test mIoU on the {test_tiles} held-out test tiles, mean ± sample standard deviation over seeds "
-        f"{', '.join(map(str, s['seeds']))} (a seed draws the K tiles and seeds the training).",
+        f"Test mIoU on the {test_tiles} held-out test tiles, "
+        + (f"mean ± sample standard deviation over seeds {', '.join(map(str, s['seeds']))}" if len(s["seeds"]) > 1
+           else f"one seed ({s['seeds'][0]})") + " (a seed draws the K tiles and seeds the training).",
         efficiency,
         references,
+        _efficiency_reading(summary),
         "![label efficiency](figures/label_efficiency.png)",
         "Training curves (the first seed):\n\n![training curves](figures/training_curves.png)",
         "## The prediction",
@@ -592,7 +613,7 @@ def write_report(out: Path, summary: dict) -> None:
     for name, title in (("pretrained_vs_finetuned", f"Pretrained on noisy labels vs fine-tuned on {h['k']} clean tiles"),
                         ("noisy_vs_clean", "Trained on the noisy labels vs on all clean labels, same init and schedule")):
         analysis = summary["analysis"][name]
-        sections += [f"### {title}", _analysis_reading(name, analysis["summary"]), analysis["table"],
+        sections += [f"### {title}", _analysis_reading(analysis["summary"]), analysis["table"],
                      f"![layers: {name}]({analysis['layers_png']})"]
     sections += [
         "## How it was made",
