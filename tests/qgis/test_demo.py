@@ -18,7 +18,7 @@ from qgis.PyQt.QtGui import QImage
 from qgis.core import QgsLayerTreeGroup, QgsLayerTreeLayer, QgsPalettedRasterRenderer, QgsProject
 
 from qgis_noisyseg.inference import OnnxSegmenter
-from tests.conftest import REPO
+from tests.conftest import REPO, sigterm_at_first_progress
 
 FIGURES = ("training_curves.png", "label_efficiency.png", "side_by_side.png", "demo_project.png")
 RASTERS = ("prediction", "confidence", "disagreement")
@@ -110,3 +110,10 @@ def test_the_project_opens_in_qgis_with_styled_layers(qgis_app, demo):
     finally:
         project.clear()
         del project
+
+
+def test_sigterm_cancels_the_demo_with_130(tmp_path):
+    result = sigterm_at_first_progress("demo", "--quick", "--out", tmp_path / "demo_out",
+                                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.code == 130, result.err[-2000:]
+    assert result.err.strip().splitlines()[-1] == "noisyseg demo: cancelled (SIGTERM)"
