@@ -117,3 +117,12 @@ def test_sigterm_cancels_the_demo_with_130(tmp_path):
                                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert result.code == 130, result.err[-2000:]
     assert result.err.strip().splitlines()[-1] == "noisyseg demo: cancelled (SIGTERM)"
+
+
+def test_the_project_builder_says_in_one_line_when_qgis_is_missing(tmp_path):
+    (tmp_path / "project_spec.json").write_text("{}", encoding="utf-8")
+    code = ("import sys; sys.modules['qgis'] = None; from qgis_noisyseg.gui import demo_project; "
+            f"sys.exit(demo_project.main([{str(tmp_path)!r}]))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert len(result.stderr.strip().splitlines()) == 1 and "QGIS" in result.stderr
