@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         kind.add_argument("--test-split", choices=("train", "val", "test", "all"), default="test",
                           help="split of --test to evaluate on (default test)")
         kind.add_argument("--out", required=True, help="study folder; rerunning the same command resumes it")
+        kind.add_argument("--metric", default="miou",
+                          help="what the tables and figure show: miou (default) or iou:CLASS, e.g. iou:building")
         if name == "label-efficiency":
             kind.add_argument("--k", default="2,4,8,16,all", help="clean tile counts (default 2,4,8,16,all)")
             kind.add_argument("--inits", default="scratch,noisy,simclr,simclr+noisy",
@@ -74,7 +76,11 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--pretrain-lr", type=float, default=1e-3, help="pretraining learning rate (default 1e-3)")
     group.add_argument("--pretrain-label-smoothing", type=float, default=0.0,
                        help="label smoothing of noisy pretraining (default 0)")
+    group.add_argument("--class-weights", action="store_true",
+                       help="weight the loss by inverse class frequency, in pretraining and fine-tuning")
     group.add_argument("--patience", type=int, help="early stopping patience in epochs (default none)")
+    group.add_argument("--min-steps", type=int, help="fine-tune for at least this many optimizer steps: more epochs "
+                                                     "for small K (default: --epochs whatever K)")
     group.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
 
 
@@ -85,9 +91,9 @@ def run(args: argparse.Namespace, reporter) -> dict:
         epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, simclr_epochs=args.simclr_epochs,
         encoder=args.encoder, base_width=args.base_width, batch_size=args.batch_size, lr=args.lr,
         pretrain_lr=args.pretrain_lr, patience=args.patience, pretrain_label_smoothing=args.pretrain_label_smoothing,
-        device=args.device)
+        device=args.device, min_steps=args.min_steps, class_weights=args.class_weights)
     common = dict(clean=args.clean, test=args.test, out=args.out, seeds=args.seeds, settings=settings,
-                  test_split=args.test_split, reporter=reporter, overwrite=args.overwrite,
+                  test_split=args.test_split, metric=args.metric, reporter=reporter, overwrite=args.overwrite,
                   command=getattr(args, "command_line", None))
     if args.study_kind == "label-efficiency":
         from ..study.label_efficiency import run_label_efficiency

@@ -50,6 +50,15 @@ class TrainingSettings:
     patience: Optional[int] = None
     pretrain_label_smoothing: float = 0.0
     device: str = "auto"
+    min_steps: Optional[int] = None
+    class_weights: bool = False
+
+    def finetune_epochs(self, tiles: int) -> int:
+        """``epochs``, or more when K tiles give fewer than ``min_steps`` optimizer steps in
+        that many epochs (with K=2 and batch 8, 60 epochs are 60 steps)."""
+        if not self.min_steps:
+            return self.epochs
+        return max(self.epochs, math.ceil(self.min_steps / math.ceil(tiles / self.batch_size)))
 
     def check(self) -> None:
         for name in ("epochs", "pretrain_epochs", "simclr_epochs"):
@@ -66,6 +75,8 @@ class TrainingSettings:
             raise UserError(f"--pretrain-label-smoothing must be in [0, 1), got {self.pretrain_label_smoothing}")
         if self.patience is not None and self.patience < 1:
             raise UserError(f"--patience must be at least 1, got {self.patience}")
+        if self.min_steps is not None and self.min_steps < 1:
+            raise UserError(f"--min-steps must be at least 1, got {self.min_steps}")
 
     def pretrain_argv(self, data: Path, method: str, decoder: str = "unet") -> list[str]:
         argv = ["pretrain", "--data", data, "--method", method, "--encoder", self.encoder, "--decoder", decoder,
@@ -74,22 +85,57 @@ class TrainingSettings:
                 "--device", self.device, "--seed", 0]
         if self.simclr_epochs is not None:
             argv += ["--simclr-epochs", self.simclr_epochs]
-        if self.patience is not None:
-            argv += ["--patience", self.patience]
-        return [str(a) for a in argv]
+        return [str(a) for a in argv + self._shared_flags()]
 
-    def finetune_argv(self, data: Path, init: Optional[Path], k: int | str, seed: int, decoder: Optional[str] = None,
-                      transfer: str = "auto", freeze: str = "none") -> list[str]:
+    def finetune_argv(self, data: Path, init: Optional[Path], k: int | str, seed: int, tiles: int,
+                      decoder: Optional[str] = None, transfer: str = "auto", freeze: str = "none") -> list[str]:
         argv = ["finetune", "--data", data, "--init", init or "none", "--encoder", self.encoder,
-                "--base-width", self.base_width, "--epochs", self.epochs, "--batch-size", self.batch_size,
+                "--base-width", self.base_width, "--epochs", self.finetune_epochs(tiles), "--batch-size", self.batch_size,
                 "--lr", self.lr, "--transfer", transfer, "--freeze", freeze, "--device", self.device, "--seed", seed]
         if k != ALL:
             argv += ["--max-tiles", k]
         if decoder:
             argv += ["--decoder", decoder]
-        if self.patience is not None:
-            argv += ["--patience", self.patience]
-        return [str(a) for a in argv]
+        return [str(a) for a in argv + self._shared_flags()]
+
+    def _shared_flags(self) -> list:
+        return (["--patience", self.patience] if self.patience is not None else []) + \
+            (["--class-weights"] if self.class_weights else [])
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What a study summarises: ``miou`` (default) or ``iou:CLASS``, one class's IoU (for a
+    building footprint task, the building IoU says more than a mean dominated by background)."""
+
+    name: str = "miou"
+
+    @classmethod
+    def parse(cls, text: Optional[str], dataset) -> "Metric":
+        text = (text or "miou").strip()
+        if text == "miou":
+            return cls()
+        names = [c["name"] for c in dataset.manifest["classes"]]
+        kind, _, class_name = text.partition(":")
+        if kind != "iou" or class_name not in names:
+            raise UserError(f"--metric takes miou or iou:CLASS with a class of {dataset.root} "
+                            f"({', '.join(names)}); got {text!r}")
+        return cls(text)
+
+    @property
+    def label(self) -> str:
+        return "mIoU" if self.name == "miou" else f"{self.name.partition(':')[2]} IoU"
+
+    def of(self, result: dict) -> float:
+        """The value in a result row (``per_class_iou`` dict) or in evaluate's metrics
+        (``per_class`` list); NaN when the class is in neither reference nor prediction."""
+        if self.name == "miou":
+            value = result["miou"]
+        else:
+            class_name = self.name.partition(":")[2]
+            per_class = result.get("per_class_iou") or {c["name"]: c["iou"] for c in result.get("per_class", [])}
+            value = per_class.get(class_name)
+        return math.nan if value is None else float(value)
 
 
 def parse_ks(text: str | Sequence) -> list[int | str]:
@@ -298,7 +344,8 @@ class Study:
 def _check_same(saved: dict, kind: str, settings: dict, root: Path) -> None:
     if saved.get("kind") != kind:
         raise UserError(f"{root} holds a {saved.get('kind')} study, not {kind}; choose another --out")
-    old = saved.get("settings", {})
+    defaults = asdict(TrainingSettings())  # settings added since the study was started
+    old = {**{key: value for key, value in defaults.items() if key in settings}, **saved.get("settings", {})}
     changed = [key for key in sorted(set(old) | set(settings)) if old.get(key) != settings.get(key)]
     if changed:
         key = changed[0]

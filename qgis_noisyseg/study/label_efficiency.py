@@ -1,4 +1,4 @@
-"""Label efficiency: test mIoU against the number K of clean fine-tuning tiles, per init
+"""Label efficiency: test mIoU (or one class's IoU) against the number K of clean fine-tuning tiles, per init
 (scratch, noisy, simclr, simclr+noisy), over seeds; and the clean tiles that pretraining saves.
 
 Each pretraining runs once (seed 0) on the noisy dataset and is reused for every K and seed;
@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (ALL, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_ks, parse_seeds,
+from .grid import (ALL, Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_ks, parse_seeds,
                    same_classes, seed_stats, slug, study_settings, write_csv)
 
 INITS = ("scratch", "noisy", "simclr", "simclr+noisy")
@@ -24,7 +24,7 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
                          ks: str | Sequence = (2, 4, 8, 16, ALL), inits: str | Sequence = INITS,
                          seeds: str | int | Sequence = 3, settings: Optional[TrainingSettings] = None,
                          test_split: str = "test", transfer: str = "auto", freeze: str = "none",
-                         reporter: Optional[Reporter] = None, overwrite: bool = False,
+                         metric: Optional[str] = None, reporter: Optional[Reporter] = None, overwrite: bool = False,
                          command: Optional[Sequence[str]] = None) -> dict:
     """Runs (or resumes) the grid into ``out``; writes ``results.csv``, ``label_efficiency.png``
     and ``report.md`` there. Returns their paths, the run counts (runs, ran, skipped), the
@@ -37,6 +37,7 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
     clean_data = check_dataset(clean, "--clean", "train")
     test_data = check_dataset(test, "--test", test_split)
     check_compatible(clean_data, test_data, "--clean", "--test")
+    metric = Metric.parse(metric, test_data)
     pretrain_methods = [init for init in inits if init != BASELINE]
     noisy_data = check_dataset(noisy, "--noisy", "train") if pretrain_methods else None
     if noisy_data is not None and noisy_data.in_channels != clean_data.in_channels:
@@ -49,9 +50,9 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
                         "use smaller K or 'all'")
     tiles_of = {k: available if k == ALL else int(k) for k in ks}
 
-    study = Study(out, "label-efficiency", study_settings(settings, noisy=noisy, clean=clean, test=test,
-                                                          test_split=test_split, transfer=transfer, freeze=freeze),
-                  reporter, overwrite, command)
+    recorded = study_settings(settings, noisy=noisy, clean=clean, test=test, test_split=test_split, transfer=transfer,
+                              freeze=freeze)
+    study = Study(out, "label-efficiency", recorded, reporter, overwrite, command)
     study.plan(len(pretrain_methods) + len(ks) * len(inits) * len(seeds))
     evaluate_pretrained = (test, test_split) if noisy_data is not None and same_classes(noisy_data, test_data) else None
     pretrained = {}
@@ -63,34 +64,34 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
         for k in ks:
             for init in inits:
                 model = Path(pretrained[init]["model"]) if init in pretrained else None
-                argv = settings.finetune_argv(clean, model, k, seed, transfer=transfer, freeze=freeze)
+                argv = settings.finetune_argv(clean, model, k, seed, tiles_of[k], transfer=transfer, freeze=freeze)
                 fields = {"init": init, "k": str(k), "tiles": tiles_of[k], "seed": seed}
                 rows.append(study.finetuned(f"{slug(init)}_k{k}_s{seed}", argv, test, test_split, fields))
     rows.sort(key=lambda r: (inits.index(r["init"]), r["tiles"], r["seed"]))
 
-    curves = mean_curves(rows, inits)
+    curves = mean_curves(rows, inits, metric)
     saved = clean_tiles_saved({init: {n: s["mean"] for n, s in curve.items()} for init, curve in curves.items()})
     root = Path(out)
     results, figure, report_path = root / "results.csv", root / "label_efficiency.png", root / "report.md"
     write_csv(results, rows)
     tick_labels = {tiles_of[k]: (f"all ({tiles_of[k]})" if k == ALL else str(k)) for k in ks}
     plots.plot_label_efficiency(curves, tick_labels, figure,
-                                f"Label efficiency: {clean.name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})")
-    write_label_efficiency_report(report_path, curves, saved, tick_labels, pretrained, rows,
-                                  study_settings(settings, noisy=noisy, clean=clean, test=test, test_split=test_split,
-                                                 transfer=transfer, freeze=freeze),
-                                  seeds, command, len(test_data.split(test_split)))
-    return {**study.outputs(results=results, figure=figure, report=report_path),
+                                f"Label efficiency: {clean.name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})",
+                                f"test {metric.label}")
+    write_label_efficiency_report(report_path, curves, saved, tick_labels, pretrained, rows, recorded, seeds, command,
+                                  len(test_data.split(test_split)), metric)
+    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
             "curves": {init: {str(n): s["mean"] for n, s in curve.items()} for init, curve in curves.items()},
             "clean_tiles_saved": saved}
 
 
-def mean_curves(rows: Sequence[dict], inits: Sequence[str]) -> dict[str, dict[int, dict]]:
-    """``{init: {tiles: seed stats of test mIoU}}``."""
+def mean_curves(rows: Sequence[dict], inits: Sequence[str], metric: Metric = Metric()) -> dict[str, dict[int, dict]]:
+    """``{init: {tiles: seed stats of the metric}}``."""
     curves: dict[str, dict[int, dict]] = {}
     for init in inits:
         tiles = sorted({r["tiles"] for r in rows if r["init"] == init})
-        curves[init] = {n: seed_stats([r["miou"] for r in rows if r["init"] == init and r["tiles"] == n]) for n in tiles}
+        curves[init] = {n: seed_stats([metric.of(r) for r in rows if r["init"] == init and r["tiles"] == n])
+                        for n in tiles}
     return curves
 
 
@@ -110,7 +111,7 @@ def tiles_to_reach(curve: dict[int, float], target: float) -> tuple[Optional[flo
 
 
 def clean_tiles_saved(means: dict[str, dict[int, float]], baseline: str = BASELINE) -> list[dict]:
-    """For each pretrained init and each K it was fine-tuned with: its mean mIoU, the number of
+    """For each pretrained init and each K it was fine-tuned with: its mean score, the number of
     clean tiles scratch needs to reach it (on scratch's mean curve), and the difference."""
     if baseline not in means:
         return []
@@ -121,7 +122,7 @@ def clean_tiles_saved(means: dict[str, dict[int, float]], baseline: str = BASELI
             continue
         for tiles, target in sorted(curve.items()):
             needed, how = tiles_to_reach(scratch, target)
-            row = {"init": init, "tiles": tiles, "miou": target, "scratch_tiles": needed, "bound": how,
+            row = {"init": init, "tiles": tiles, "score": target, "scratch_tiles": needed, "bound": how,
                    "saved": None if needed is None else max(0.0, needed - tiles)}
             row["text"] = _saved_text(row, scratch)
             rows.append(row)
@@ -144,33 +145,35 @@ def _saved_text(row: dict, scratch: dict[int, float]) -> str:
 
 def write_label_efficiency_report(path: Path, curves: dict, saved: list[dict], tick_labels: dict[int, str],
                                   pretrained: dict[str, dict], rows: list[dict], settings: dict, seeds: list[int],
-                                  command, test_tiles: int) -> None:
+                                  command, test_tiles: int, metric: Metric) -> None:
     ticks = sorted(tick_labels)
     mean_table = report.table(["init", *[f"K={tick_labels[n]}" for n in ticks]],
                               [[init, *[report.score(curve.get(n)) for n in ticks]] for init, curve in curves.items()])
-    saved_table = report.table(["init", "K", "mean mIoU", "scratch reaches it at K", "clean tiles saved"],
-                               [[r["init"], tick_labels.get(r["tiles"], r["tiles"]), report.number(r["miou"]),
-                                 "-" if r["scratch_tiles"] is None else
-                                 (f"≤ {r['scratch_tiles']:g}" if r["bound"] == "at most" else f"{r['scratch_tiles']:.1f}"),
-                                 r["text"]] for r in saved])
-    references = [[method, report.number(p["test"]["miou"])] for method, p in pretrained.items() if p.get("test")]
+    saved_table = report.table(
+        ["init", "K", f"mean {metric.label}", "scratch reaches it at K", "clean tiles saved"],
+        [[r["init"], tick_labels.get(r["tiles"], r["tiles"]), report.number(r["score"]),
+          "-" if r["scratch_tiles"] is None else
+          (f"≤ {r['scratch_tiles']:g}" if r["bound"] == "at most" else f"{r['scratch_tiles']:.1f}"), r["text"]]
+         for r in saved])
+    references = [[method, report.number(metric.of(p["test"]))] for method, p in pretrained.items() if p.get("test")]
     sections = [
         "# Label-efficiency study",
-        f"Test mIoU on the `{settings['test_split']}` split of `{settings['test']}` ({test_tiles} tiles) after "
-        f"fine-tuning on K clean train tiles of `{settings['clean']}`, for each init; seeds {', '.join(map(str, seeds))} "
-        "(a seed draws the K tiles and seeds the fine-tuning). Cells: mean (min-max over seeds).",
+        f"Test {metric.label} on the `{settings['test_split']}` split of `{settings['test']}` ({test_tiles} tiles) "
+        f"after fine-tuning on K clean train tiles of `{settings['clean']}`, for each init; seeds "
+        f"{', '.join(map(str, seeds))} (a seed draws the K tiles and seeds the fine-tuning). Cells: mean (min-max "
+        "over seeds). `results.csv` has every run's mIoU, overall accuracy and per-class IoU.",
         mean_table,
         "![label efficiency](label_efficiency.png)",
         "## Clean tiles saved",
-        "For each pretrained init and K: the number of clean tiles scratch needs to reach the same mean mIoU, "
-        "interpolated linearly on scratch's mean curve between the K tried, and the difference.",
+        f"For each pretrained init and K: the number of clean tiles scratch needs to reach the same mean "
+        f"{metric.label}, interpolated linearly on scratch's mean curve between the K tried, and the difference.",
         saved_table if saved else "No scratch baseline in this study: add `scratch` to --inits.",
     ]
     if references:
         sections += ["## The pretrained models before fine-tuning",
-                     "Test mIoU of the pretrained models as they are (only where the noisy dataset has the test's "
-                     "classes).", report.table(["pretraining", "test mIoU"], references)]
+                     f"Test {metric.label} of the pretrained models as they are (only where the noisy dataset has the "
+                     "test's classes).", report.table(["pretraining", f"test {metric.label}"], references)]
     sections += ["## Settings", report.settings_lines(settings), f"Command: `{report.command_line(command)}`",
-                 report.seconds_text(rows, list(pretrained.values())), "One row per run: `results.csv`; each run's folder holds "
-                 "its checkpoints, history, curves.png, command.txt and test_metrics.json."]
+                 report.seconds_text(rows, list(pretrained.values())),
+                 "Each run's folder holds its checkpoints, history, curves.png, command.txt and test_metrics.json."]
     report.write_report(path, sections)

@@ -14,7 +14,7 @@ from ..core.errors import UserError
 from ..core.noise import NOISE_KINDS, corrupt_dataset
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_floats, parse_seeds,
+from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_floats, parse_seeds,
                    seed_stats, slug, study_settings, write_csv)
 
 DEFAULT_KINDS = ("remove", "shift", "erode", "dilate", "flip")
@@ -24,8 +24,9 @@ CLEAN = "none"
 def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
                     rates: str | Sequence = (0.0, 0.1, 0.2, 0.4, 0.6), kinds: str | Sequence = DEFAULT_KINDS,
                     k: int = 8, seeds: str | int | Sequence = 2, settings: Optional[TrainingSettings] = None,
-                    test_split: str = "test", noise_seed: int = 0, reporter: Optional[Reporter] = None,
-                    overwrite: bool = False, command: Optional[Sequence[str]] = None) -> dict:
+                    test_split: str = "test", noise_seed: int = 0, metric: Optional[str] = None,
+                    reporter: Optional[Reporter] = None, overwrite: bool = False,
+                    command: Optional[Sequence[str]] = None) -> dict:
     """Runs (or resumes) the study into ``out``; writes ``results.csv``,
     ``noise_sensitivity.png`` and ``report.md``."""
     settings = settings or TrainingSettings()
@@ -38,6 +39,7 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
     clean_data = check_dataset(clean, "--clean", "train")
     test_data = check_dataset(test, "--test", test_split)
     check_compatible(clean_data, test_data, "--clean", "--test")
+    metric = Metric.parse(metric, test_data)
     available = len(clean_data.split("train"))
     if not 1 <= k <= available:
         raise UserError(f"--k must be between 1 and the {available} train tiles of --clean {clean}, got {k}")
@@ -60,26 +62,28 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
         pretrained[(kind, rate)] = {**result, "noise": _noise_record(data)}
     rows = []
     for seed in seeds:
-        rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed), test, test_split,
-                                    {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
-                                     "pretrained_test_miou": None, "objects": None, "objects_touched": None}))
+        rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed, k), test,
+                                    test_split, {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
+                                                 "pretrained_test_miou": None, "objects": None,
+                                                 "objects_touched": None}))
         for (kind, rate), result in pretrained.items():
             fields = {"init": "pretrained", "kind": kind, "rate": rate, "k": k, "seed": seed,
-                      "pretrained_test_miou": result["test"]["miou"], **result["noise"]}
-            argv = settings.finetune_argv(clean, Path(result["model"]), k, seed)
+                      "pretrained_test_miou": result["test"]["miou"],
+                      "pretrained_test_score": metric.of(result["test"]), **result["noise"]}
+            argv = settings.finetune_argv(clean, Path(result["model"]), k, seed, k)
             rows.append(study.finetuned(f"{result['name']}_s{seed}", argv, test, test_split, fields))
     rows.sort(key=lambda r: (r["init"] != "scratch", r["kind"], r["rate"] if r["rate"] != "" else -1, r["seed"]))
 
     root = Path(out)
     results, figure, report_path = root / "results.csv", root / "noise_sensitivity.png", root / "report.md"
     write_csv(results, rows)
-    scratch = seed_stats([r["miou"] for r in rows if r["init"] == "scratch"])
-    curves = noise_curves(rows, kinds)
+    scratch = seed_stats([metric.of(r) for r in rows if r["init"] == "scratch"])
+    curves = noise_curves(rows, kinds, metric)
     plots.plot_noise_sensitivity(curves, scratch, figure, f"Noise sensitivity: pretrain on corrupted {clean.name}, "
-                                                          f"fine-tune on K={k}")
-    write_noise_report(report_path, curves, scratch, rows, list(pretrained.values()), recorded, seeds, command)
-    return {**study.outputs(results=results, figure=figure, report=report_path),
-            "scratch_miou": scratch["mean"],
+                                                          f"fine-tune on K={k}", f"test {metric.label}")
+    write_noise_report(report_path, curves, scratch, rows, list(pretrained.values()), recorded, seeds, command, metric)
+    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
+            "scratch": scratch["mean"],
             "curves": {kind: {f"{rate:g}": s["mean"] for rate, s in curve.items()} for kind, curve in curves.items()}}
 
 
@@ -88,25 +92,25 @@ def _noise_record(dataset: Path) -> dict:
     return {"objects": noise.get("objects"), "objects_touched": sum(noise.get("touched", {}).values()) if noise else 0}
 
 
-def noise_curves(rows: Sequence[dict], kinds: Sequence[str]) -> dict[str, dict[float, dict]]:
-    """``{kind: {rate: seed stats of the fine-tuned mIoU}}``; the clean (rate 0) runs belong
-    to every kind."""
+def noise_curves(rows: Sequence[dict], kinds: Sequence[str], metric: Metric = Metric()) -> dict[str, dict[float, dict]]:
+    """``{kind: {rate: seed stats of the fine-tuned models' metric}}``; the clean (rate 0) runs
+    belong to every kind."""
     pretrained = [r for r in rows if r["init"] == "pretrained"]
     curves = {}
     for kind in kinds:
         mine = [r for r in pretrained if r["kind"] in (kind, CLEAN)]
         rates = sorted({float(r["rate"]) for r in mine})
-        curves[kind] = {rate: seed_stats([r["miou"] for r in mine if float(r["rate"]) == rate]) for rate in rates}
+        curves[kind] = {rate: seed_stats([metric.of(r) for r in mine if float(r["rate"]) == rate]) for rate in rates}
     return curves
 
 
 def write_noise_report(path: Path, curves: dict, scratch: dict, rows: list[dict], pretrained: list[dict],
-                       settings: dict, seeds: list[int], command) -> None:
+                       settings: dict, seeds: list[int], command, metric: Metric) -> None:
     rates = sorted({rate for curve in curves.values() for rate in curve})
     by_rate = {}
     for row in rows:
         if row["init"] == "pretrained":
-            by_rate[(row["kind"], float(row["rate"]))] = row["pretrained_test_miou"]
+            by_rate[(row["kind"], float(row["rate"]))] = row["pretrained_test_score"]
     finetuned = report.table(["kind", *[f"rate {rate:g}" for rate in rates]],
                              [[kind, *[report.score(curve.get(rate)) for rate in rates]] for kind, curve in curves.items()])
     as_pretrained = report.table(
@@ -129,11 +133,11 @@ def write_noise_report(path: Path, curves: dict, scratch: dict, rows: list[dict]
         "# Noise-sensitivity study",
         f"Each kind of noise alone, at each rate (the fraction of objects corrupted), on the train labels of "
         f"`{settings['clean']}`; noisy pretraining on them; fine-tuning on the same K={settings['k']} clean tiles "
-        f"per seed (seeds {', '.join(map(str, seeds))}); test mIoU on the `{settings['test_split']}` split of "
+        f"per seed (seeds {', '.join(map(str, seeds))}); test {metric.label} on the `{settings['test_split']}` split of "
         f"`{settings['test']}`. Rate 0 is pretraining on the clean labels. Cells: mean (min-max over seeds).",
         f"Scratch on the same K clean tiles: {report.score(scratch)}.",
         "## After fine-tuning", finetuned, "![noise sensitivity](noise_sensitivity.png)",
-        "## The pretrained models before fine-tuning (test mIoU)", as_pretrained,
+        f"## The pretrained models before fine-tuning (test {metric.label})", as_pretrained,
         "## Against scratch", "\n".join(verdicts),
         "## Settings", report.settings_lines(settings), f"Command: `{report.command_line(command)}`",
         report.seconds_text(rows, pretrained),

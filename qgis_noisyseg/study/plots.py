@@ -33,8 +33,8 @@ def _ylim(axes, values: Sequence[float]) -> None:
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[int, str], path: Path,
-                          title: str) -> None:
-    """``curves[init][tiles] = seed stats``: test mIoU against clean tiles, one line per init."""
+                          title: str, ylabel: str = "test mIoU") -> None:
+    """``curves[init][tiles] = seed stats``: the metric against clean tiles, one line per init."""
     figure = _figure((6.4, 4.2))
     axes = figure.subplots()
     values = []
@@ -50,14 +50,15 @@ def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[
     axes.set_xscale("log", base=2)
     axes.set_xticks(ticks, [tick_labels[n] for n in ticks])
     axes.minorticks_off()
-    axes.set(xlabel="clean fine-tuning tiles (K)", ylabel="test mIoU", title=title)
+    axes.set(xlabel="clean fine-tuning tiles (K)", ylabel=ylabel, title=title)
     _ylim(axes, values)
     axes.grid(alpha=0.3)
     axes.legend(title="init (line: mean; band: min-max over seeds)", fontsize="small", title_fontsize="small")
     _save(figure, path)
 
 
-def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, path: Path, title: str) -> None:
+def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, path: Path, title: str,
+                           ylabel: str = "test mIoU") -> None:
     """``curves[kind][rate] = seed stats`` of fine-tuned noisy-pretrained models; ``scratch``
     the seed stats of training from scratch on the same clean tiles, drawn as a reference."""
     figure = _figure((6.4, 4.2))
@@ -73,14 +74,14 @@ def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, 
     if rates:
         axes.axhline(scratch["mean"], color="black", linestyle="--", label="scratch (same clean tiles)")
         axes.axhspan(scratch["min"], scratch["max"], color="black", alpha=0.08, linewidth=0)
-    axes.set(xlabel="noise rate (fraction of objects corrupted)", ylabel="test mIoU after fine-tuning", title=title)
+    axes.set(xlabel="noise rate (fraction of objects corrupted)", ylabel=f"{ylabel} after fine-tuning", title=title)
     _ylim(axes, values)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     _save(figure, path)
 
 
-def plot_transfer(conditions: list[dict], path: Path, title: str) -> None:
+def plot_transfer(conditions: list[dict], path: Path, title: str, ylabel: str = "test mIoU") -> None:
     """One pair of bars per condition: pretrained and scratch with the same settings (mean,
     min-max error bar)."""
     figure = _figure((max(6.4, 1.25 * len(conditions) + 2), 4.6))
@@ -97,7 +98,7 @@ def plot_transfer(conditions: list[dict], path: Path, title: str) -> None:
             values.append(stats["max"])
     axes.set_xticks(range(len(conditions)), [c["label"] for c in conditions], rotation=20, ha="right",
                     fontsize="small")
-    axes.set(ylabel="test mIoU", title=title)
+    axes.set(ylabel=ylabel, title=title)
     _ylim(axes, values)
     axes.grid(alpha=0.3, axis="y")
     axes.legend(fontsize="small", title="bar: mean; whisker: min-max over seeds", title_fontsize="small")

@@ -21,7 +21,7 @@ from ..core.atomic import atomic_dir, write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_seeds, seed_stats,
+from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_seeds, seed_stats,
                    slug, study_settings, write_csv)
 
 
@@ -126,8 +126,8 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
 def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, out: str | Path, k: int = 8,
                        seeds: str | int | Sequence = 2, decoders: str | Sequence = ("fpn", "deeplabv3plus"),
                        coarse_classes: Optional[str] = None, settings: Optional[TrainingSettings] = None,
-                       test_split: str = "test", reporter: Optional[Reporter] = None, overwrite: bool = False,
-                       command: Optional[Sequence[str]] = None) -> dict:
+                       test_split: str = "test", metric: Optional[str] = None, reporter: Optional[Reporter] = None,
+                       overwrite: bool = False, command: Optional[Sequence[str]] = None) -> dict:
     """Runs (or resumes) the study into ``out``; writes ``results.csv``, ``transfer.png`` and
     ``report.md``."""
     settings = settings or TrainingSettings()
@@ -141,6 +141,7 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
     test_data = check_dataset(test, "--test", test_split)
     check_compatible(clean_data, test_data, "--clean", "--test")
     check_compatible(clean_data, noisy_data, "--clean", "--noisy")
+    metric = Metric.parse(metric, test_data)
     available = len(clean_data.split("train"))
     if not 1 <= k <= available:
         raise UserError(f"--k must be between 1 and the {available} train tiles of --clean {clean}, got {k}")
@@ -166,12 +167,12 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
     for seed in seeds:
         for key in scratch_keys:
             model = next(c for c in plan if c.scratch_key == key)
-            argv = settings.finetune_argv(clean, None, k, seed, decoder=model.decoder, freeze=model.freeze)
+            argv = settings.finetune_argv(clean, None, k, seed, k, decoder=model.decoder, freeze=model.freeze)
             rows.append(study.finetuned(f"{key}_s{seed}", argv, test, test_split,
                                         {"condition": key, "init": "scratch", "decoder": model.decoder or "unet",
                                          "transfer": "", "freeze": model.freeze, "k": k, "seed": seed}))
         for condition in plan:
-            argv = settings.finetune_argv(clean, Path(pretrained[condition.pretraining]["model"]), k, seed,
+            argv = settings.finetune_argv(clean, Path(pretrained[condition.pretraining]["model"]), k, seed, k,
                                           decoder=condition.decoder, transfer=condition.transfer,
                                           freeze=condition.freeze)
             rows.append(study.finetuned(f"{condition.key}_s{seed}", argv, test, test_split,
@@ -182,14 +183,15 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
     summary = []
     for condition in plan:
         summary.append({"key": condition.key, "label": condition.label,
-                        "pretrained": seed_stats([r["miou"] for r in rows if r["condition"] == condition.key]),
-                        "scratch": seed_stats([r["miou"] for r in rows if r["condition"] == condition.scratch_key])})
+                        "pretrained": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.key]),
+                        "scratch": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.scratch_key])})
     root = Path(out)
     results, figure, report_path = root / "results.csv", root / "transfer.png", root / "report.md"
     write_csv(results, rows)
-    plots.plot_transfer(summary, figure, f"Transfer of the noisy-pretrained encoder: {clean.name}, K={k}")
-    write_transfer_report(report_path, summary, rows, list(pretrained.values()), recorded, seeds, command)
-    return {**study.outputs(results=results, figure=figure, report=report_path),
+    plots.plot_transfer(summary, figure, f"Transfer of the noisy-pretrained encoder: {clean.name}, K={k}",
+                        f"test {metric.label}")
+    write_transfer_report(report_path, summary, rows, list(pretrained.values()), recorded, seeds, command, metric)
+    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
             "conditions": {s["key"]: {"pretrained": s["pretrained"]["mean"], "scratch": s["scratch"]["mean"]}
                            for s in summary}}
 
@@ -210,7 +212,7 @@ def verdict(pretrained: dict, scratch: dict) -> str:
 
 
 def write_transfer_report(path: Path, summary: list[dict], rows: list[dict], pretrained: list[dict], settings: dict,
-                          seeds: list[int], command) -> None:
+                          seeds: list[int], command, metric: Metric) -> None:
     comparison = report.table(["condition", "noisy-pretrained", "scratch, same settings", "pretrained - scratch"],
                               [[s["label"], report.score(s["pretrained"]), report.score(s["scratch"]),
                                 verdict(s["pretrained"], s["scratch"])] for s in summary])
@@ -223,15 +225,15 @@ def write_transfer_report(path: Path, summary: list[dict], rows: list[dict], pre
         "# Transfer study",
         f"The U-Net pretrained on the noisy labels of `{settings['noisy']}`, fine-tuned on K={settings['k']} clean "
         f"tiles of `{settings['clean']}` (seeds {', '.join(map(str, seeds))}) under other definitions, each against "
-        f"scratch with the same decoder and freezing; test mIoU on the `{settings['test_split']}` split of "
+        f"scratch with the same decoder and freezing; test {metric.label} on the `{settings['test_split']}` split of "
         f"`{settings['test']}`. Cells: mean (min-max over seeds). 'Whole model' copies encoder, decoder and head; "
         "'encoder only' starts decoder and head fresh; a frozen encoder keeps its weights and BatchNorm statistics. "
         "Scratch with a frozen encoder trains a decoder on random features.",
         comparison, "![transfer](transfer.png)", coarse_text,
     ]
     if before:
-        sections.append("The U-Net as pretrained, before fine-tuning: test mIoU "
-                        f"{report.number(before[0]['test']['miou'])}.")
+        sections.append(f"The U-Net as pretrained, before fine-tuning: test {metric.label} "
+                        f"{report.number(metric.of(before[0]['test']))}.")
     sections += ["## Settings", report.settings_lines(settings), f"Command: `{report.command_line(command)}`",
                  report.seconds_text(rows, pretrained)]
     report.write_report(path, sections)

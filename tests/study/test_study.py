@@ -82,6 +82,11 @@ def test_label_efficiency_runs_writes_and_skips_when_rerun(run_cli, denmark, tmp
     assert len(outputs["clean_tiles_saved"]) == 3
     assert (study / "runs" / "noisy_k2_s0" / "command.txt").read_text().startswith("noisyseg finetune --data")
     check_rerun_skips(run_cli, argv, study, runs=7)
+    by_class = done_outputs(run_cli(*argv, "--metric", "iou:grass and clover", "--json"))
+    assert (by_class["ran"], by_class["skipped"]) == (0, 7)
+    grass = {r["init"]: float(r["iou_grass_and_clover"]) for r in read_rows(study / "results.csv")}
+    assert by_class["curves"]["noisy"]["2"] == pytest.approx(grass["noisy"], abs=1e-5)
+    assert "| init | K | mean grass and clover IoU |" in (study / "report.md").read_text(encoding="utf-8")
 
 
 def test_noise_study_runs_writes_and_skips_when_rerun(run_cli, denmark, tmp_path):
@@ -199,6 +204,7 @@ def test_clean_tiles_saved_on_a_hand_made_table():
     (["--inits", "scratch,imagenet"], "--inits: unknown 'imagenet'"),
     (["--seeds", "0"], "--seeds must be at least 1"),
     (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--metric", "iou:roads"], "--metric takes miou or iou:CLASS"),
 ])
 def test_bad_label_efficiency_input_is_one_line_exit_2(run_cli, denmark, tmp_path, extra, fragment):
     result = run_cli("study", "label-efficiency", "--noisy", denmark / "noisy", "--clean", denmark / "clean",
@@ -233,3 +239,11 @@ def test_rerun_with_other_settings_is_refused(run_cli, denmark, tmp_path):
     assert_user_error(run_cli(*argv, "--lr", "0.01"), "was run with other settings (lr: 0.001 there, 0.01 now)")
     outputs = done_outputs(run_cli(*argv, "--lr", "0.01", "--overwrite", "--json"))
     assert (outputs["ran"], outputs["skipped"]) == (1, 0)
+
+
+def test_min_steps_gives_small_k_more_epochs():
+    settings = TrainingSettings(epochs=60, batch_size=8, min_steps=300)
+    assert [settings.finetune_epochs(k) for k in (2, 8, 9, 16, 44)] == [300, 300, 150, 150, 60]
+    assert TrainingSettings(epochs=60).finetune_epochs(2) == 60
+    argv = settings.finetune_argv("clean", None, 2, 0, 2)
+    assert argv[argv.index("--epochs") + 1] == "300" and argv[argv.index("--max-tiles") + 1] == "2"
