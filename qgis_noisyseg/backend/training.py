@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
@@ -27,6 +26,7 @@ from ..core.progress import Reporter
 from .data import make_loader, set_epoch
 from .distributed import DistributedContext
 from .evaluation import predict_confusion
+from .losses import segmentation_loss
 from .models import build_model, transfer_weights
 from .run_folder import RunFolder
 from .simclr import DEFAULT_TEMPERATURE, SimCLRAugment, SimCLRModel, nt_xent_loss
@@ -46,6 +46,7 @@ class TrainOptions:
     patience: Optional[int] = None
     seed: int = 0
     temperature: float = DEFAULT_TEMPERATURE
+    loss: str = "ce"
 
 
 @dataclass
@@ -212,8 +213,8 @@ class SegmentationTrainer(EpochTrainer):
         logits = self.network(images)
         if not (masks != self.ignore_index).any():
             return logits.sum() * 0.0  # cross-entropy of no pixels is NaN
-        return F.cross_entropy(logits.float(), masks, weight=self.weights, ignore_index=self.ignore_index,
-                               label_smoothing=self.options.label_smoothing)
+        return segmentation_loss(self.options.loss, logits.float(), masks, self.weights, self.ignore_index,
+                                 self.options.label_smoothing)
 
     def validate(self) -> dict[str, Any]:
         if self.val_loader is None:

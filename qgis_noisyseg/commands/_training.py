@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Optional
 
+LOSS_NAMES = ("ce", "sce", "bootstrap")  # backend.losses.LOSSES, here without importing torch
+
 
 def add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--data", required=True, help="dataset folder (from noisyseg export)")
@@ -19,6 +21,8 @@ def add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="auto: CUDA, then MPS, then CPU")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation and --max-tiles")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (default 0)")
+    p.add_argument("--loss", choices=LOSS_NAMES, default="ce",
+                   help="ce (default); sce (symmetric cross-entropy) or bootstrap (hard bootstrapping): robust to noisy labels")
     p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency of the train tiles")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mIoU")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
@@ -40,7 +44,8 @@ def train_options(args: argparse.Namespace):
     return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                         schedule=args.schedule, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                         patience=args.patience, seed=args.seed,
-                        temperature=getattr(args, "temperature", None) or TrainOptions.temperature)
+                        temperature=getattr(args, "temperature", None) or TrainOptions.temperature,
+                        loss=getattr(args, "loss", "ce"))
 
 
 def open_dataset(path: str, need_labels: bool = True):

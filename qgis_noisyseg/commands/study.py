@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from ..backend.architectures import DECODER_NAMES, ENCODER_NAMES
+from ._training import LOSS_NAMES
 
 KINDS = {
     "label-efficiency": "test mIoU against the number of clean fine-tuning tiles, per pretraining init",
@@ -76,6 +77,8 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--pretrain-lr", type=float, default=1e-3, help="pretraining learning rate (default 1e-3)")
     group.add_argument("--pretrain-label-smoothing", type=float, default=0.0,
                        help="label smoothing of noisy pretraining (default 0)")
+    group.add_argument("--pretrain-loss", choices=LOSS_NAMES, default="ce",
+                       help="loss of noisy pretraining: ce (default), sce or bootstrap (robust to label noise)")
     group.add_argument("--class-weights", action="store_true",
                        help="weight the loss by inverse class frequency, in pretraining and fine-tuning")
     group.add_argument("--patience", type=int, help="early stopping patience in epochs (default none)")
@@ -91,6 +94,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, simclr_epochs=args.simclr_epochs,
         encoder=args.encoder, base_width=args.base_width, batch_size=args.batch_size, lr=args.lr,
         pretrain_lr=args.pretrain_lr, patience=args.patience, pretrain_label_smoothing=args.pretrain_label_smoothing,
+        pretrain_loss=args.pretrain_loss,
         device=args.device, min_steps=args.min_steps, class_weights=args.class_weights)
     common = dict(clean=args.clean, test=args.test, out=args.out, seeds=args.seeds, settings=settings,
                   test_split=args.test_split, metric=args.metric, reporter=reporter, overwrite=args.overwrite,

@@ -49,6 +49,7 @@ class TrainingSettings:
     pretrain_lr: float = 1e-3
     patience: Optional[int] = None
     pretrain_label_smoothing: float = 0.0
+    pretrain_loss: str = "ce"
     device: str = "auto"
     min_steps: Optional[int] = None
     class_weights: bool = False
@@ -81,7 +82,7 @@ class TrainingSettings:
     def pretrain_argv(self, data: Path, method: str, decoder: str = "unet") -> list[str]:
         argv = ["pretrain", "--data", data, "--method", method, "--encoder", self.encoder, "--decoder", decoder,
                 "--base-width", self.base_width, "--epochs", self.pretrain_epochs, "--batch-size", self.batch_size,
-                "--lr", self.pretrain_lr, "--label-smoothing", self.pretrain_label_smoothing,
+                "--lr", self.pretrain_lr, "--label-smoothing", self.pretrain_label_smoothing, "--loss", self.pretrain_loss,
                 "--device", self.device, "--seed", 0]
         if self.simclr_epochs is not None:
             argv += ["--simclr-epochs", self.simclr_epochs]

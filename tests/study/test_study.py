@@ -247,3 +247,12 @@ def test_min_steps_gives_small_k_more_epochs():
     assert TrainingSettings(epochs=60).finetune_epochs(2) == 60
     argv = settings.finetune_argv("clean", None, 2, 0, 2)
     assert argv[argv.index("--epochs") + 1] == "300" and argv[argv.index("--max-tiles") + 1] == "2"
+
+
+def test_training_settings_reach_the_commands():
+    settings = TrainingSettings(pretrain_loss="bootstrap", class_weights=True, patience=5)
+    pretrain = settings.pretrain_argv("noisy", "noisy")
+    assert pretrain[pretrain.index("--loss") + 1] == "bootstrap" and "--class-weights" in pretrain
+    finetune = settings.finetune_argv("clean", "model.pt", "all", 1, 44, decoder="fpn")
+    assert "--loss" not in finetune and "--max-tiles" not in finetune and "--class-weights" in finetune
+    assert finetune[finetune.index("--patience") + 1] == "5" and finetune[finetune.index("--decoder") + 1] == "fpn"

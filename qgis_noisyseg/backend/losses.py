@@ -1,0 +1,48 @@
+"""Per-pixel segmentation losses, with the noise-robust ones used for training on noisy labels.
+
+- ``ce``: cross-entropy (optional label smoothing and class weights).
+- ``sce``: symmetric cross-entropy (Wang et al., ICCV 2019): CE plus reverse CE, the
+  cross-entropy of the label under the prediction with log 0 clipped to ``A = -4``, which for a
+  one-hot label is ``-A * (1 - p_label)``: bounded, so a wrong label cannot pull without limit.
+- ``bootstrap``: hard bootstrapping (Reed et al., ICLR 2015 workshop): the target is ``beta``
+  times the label plus ``1 - beta`` times the model's own current prediction (argmax, no
+  gradient), so a confident model partly overrules the labels it disagrees with.
+
+Pixels labelled ``ignore_index`` count for nothing. Class weights weight each pixel by its
+label's class, and the mean is over those weights, as ``F.cross_entropy`` does.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("ce", "sce", "bootstrap")
+REVERSE_LOG_ZERO = -4.0
+BOOTSTRAP_BETA = 0.8
+
+
+def segmentation_loss(name: str, logits: torch.Tensor, masks: torch.Tensor, weight: Optional[torch.Tensor] = None,
+                      ignore_index: int = 255, label_smoothing: float = 0.0) -> torch.Tensor:
+    """``logits`` ``[N, C, H, W]``, ``masks`` ``[N, H, W]`` int64; a scalar loss."""
+    ce = F.cross_entropy(logits, masks, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    if name == "ce":
+        return ce
+    valid = masks != ignore_index
+    labels = torch.where(valid, masks, torch.zeros_like(masks))
+    pixel_weight = valid.float() if weight is None else weight[labels] * valid
+    total = pixel_weight.sum().clamp_min(1e-12)
+    log_probs = F.log_softmax(logits, dim=1)
+    if name == "sce":
+        p_label = log_probs.gather(1, labels.unsqueeze(1)).squeeze(1).exp()
+        reverse = -REVERSE_LOG_ZERO * (1.0 - p_label)
+        return ce + (reverse * pixel_weight).sum() / total
+    if name == "bootstrap":
+        predicted = log_probs.detach().argmax(dim=1, keepdim=True)
+        nll_label = -log_probs.gather(1, labels.unsqueeze(1)).squeeze(1)
+        nll_predicted = -log_probs.gather(1, predicted).squeeze(1)
+        per_pixel = BOOTSTRAP_BETA * nll_label + (1.0 - BOOTSTRAP_BETA) * nll_predicted
+        return (per_pixel * pixel_weight).sum() / total
+    raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
