@@ -117,6 +117,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     dock.toolbox.setCurrentIndex(2)
     save_screenshot(dock, "step3_annotate", tmp_path)
 
+    dock.pretrain_step.base_width.setValue(32)  # a setting for the next pretraining, not the run used here
     dock.finetune_step.epochs.setValue(TINY["epochs"])
     dock.finetune_step.scratch.setChecked(True)
     assert dock.finetune_step.start()
@@ -127,6 +128,8 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     assert source.GetLayerByName("clean_labels").GetFeature(first.id()).GetField("class_id") == other_class
     source = None
     finetuned = dock.finetune_step.latest_run()
+    scratch_config = json.loads((Path(finetuned["scratch"]) / "config.json").read_text())
+    assert scratch_config["base_width"] == TINY["base_width"]  # the pretrained model's architecture
     assert set(finetuned["metrics"]) == {"fine-tuned", "pretrained", "scratch"}
     assert all(0.0 <= m["miou"] <= 1.0 for m in finetuned["metrics"].values())
     assert dock.finetune_step.metrics.rowCount() == 3
@@ -160,7 +163,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     try:
         assert reopened.state["dataset"] == str(dataset)
         assert reopened.state["finetune_runs"][-1]["metrics"] == finetuned["metrics"]
-        assert reopened.data_step.tile.value() == 64 and reopened.pretrain_step.base_width.value() == TINY["base_width"]
+        assert reopened.data_step.tile.value() == 64 and reopened.pretrain_step.base_width.value() == 32
         assert reopened.finetune_step.metrics.rowCount() == 3
         assert reopened.annotate_step.counter.text().endswith("2 of 56")
     finally:

@@ -3,6 +3,7 @@ pretrained model alone and (optionally) with the same model trained from scratch
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from qgis.core import Qgis
@@ -92,7 +93,7 @@ class FinetuneStep(StepPage):
             return False
         self.store(self.state)
         settings = self.state["finetune"]
-        config = self.state["pretrain"]
+        config = json.loads((Path(pretrained["path"]) / "config.json").read_text(encoding="utf-8"))
         clean = self.state.work_path("clean")
         folder = self.state.next_run_folder("finetune")
         scratch = folder.with_name(folder.name.replace("finetune", "scratch"))
