@@ -87,15 +87,27 @@ def flip_and_turn(image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor
     return image.contiguous(), mask.contiguous()
 
 
-def select_tiles(tiles: Sequence[dict], max_tiles: Optional[int], seed: int) -> list[dict]:
-    """``max_tiles`` of ``tiles`` drawn with ``seed`` (all of them when None), in id order."""
+def select_tiles(tiles: Sequence[dict], max_tiles: Optional[int], seed: int,
+                 containing: Optional[int] = None) -> list[dict]:
+    """``max_tiles`` of ``tiles`` drawn with ``seed`` (all of them when None), in id order.
+
+    With ``containing`` (a class id), only tiles whose labels have pixels of that class are
+    drawn: an operator annotating buildings picks tiles that show buildings, while a random
+    draw of 2 tiles from a scene that is 4 % buildings often has none.
+    """
     tiles = sorted(tiles, key=lambda t: t["id"])
+    pool = "train tiles"
+    if containing is not None:
+        tiles = [t for t in tiles if t.get("class_histogram", {}).get(str(containing), 0) > 0]
+        pool = f"train tiles with class {containing}"
     if max_tiles is None:
+        if not tiles:
+            raise UserError(f"there are no {pool}")
         return tiles
     if max_tiles < 1:
         raise UserError(f"--max-tiles must be at least 1, got {max_tiles}")
     if max_tiles > len(tiles):
-        raise UserError(f"--max-tiles {max_tiles} is more than the {len(tiles)} train tiles available")
+        raise UserError(f"--max-tiles {max_tiles} is more than the {len(tiles)} {pool} available")
     chosen = random.Random(seed).sample(range(len(tiles)), max_tiles)
     return [tiles[i] for i in sorted(chosen)]
 

@@ -30,6 +30,17 @@ def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: 
     return "all" if same_classes and not decoder_changes else "encoder"
 
 
+def class_of(dataset, text: str) -> int:
+    """The id of the dataset's class named (or numbered) ``text``."""
+    from ..core.errors import UserError
+
+    for c in dataset.manifest["classes"]:
+        if text.strip() in (c["name"], str(c["id"])):
+            return int(c["id"])
+    names = ", ".join(c["name"] for c in dataset.manifest["classes"])
+    raise UserError(f"--tiles-with {text!r} is not a class of {dataset.root} ({names})")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, epochs=30)
     p.add_argument("--init", required=True, help="pretrained RUN/model.pt, or 'none' to train from scratch")
@@ -41,6 +52,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder with --init none (default resnet18)")
     p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help="encoder width with --init none")
     p.add_argument("--max-tiles", type=int, help="train on this many train tiles, drawn with --seed (default all)")
+    p.add_argument("--tiles-with", metavar="CLASS",
+                   help="train only on train tiles whose labels contain this class (name or id), as an operator "
+                        "picks tiles that show the objects (default: any tile)")
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -55,7 +69,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     options = train_options(args)
     dataset = open_dataset(args.data)
     crop = check_crop(dataset, args.tile_size)
-    train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed)
+    containing = class_of(dataset, args.tiles_with) if args.tiles_with else None
+    train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed, containing)
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:
         source = pretrained["config"]
@@ -75,7 +90,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     config = run_config(dataset, architecture, normalization, args, options, init=None if pretrained is None else str(args.init),
                         pretraining=None if pretrained is None else pretrained["config"].get("pretraining"),
                         transfer=None if pretrained is None else args.transfer, freeze=args.freeze,
-                        max_tiles=args.max_tiles)
+                        max_tiles=args.max_tiles, tiles_with=containing,
+                        train_tiles=[t["id"] for t in train_tiles] if args.max_tiles or args.tiles_with else None)
     build_model(config)  # checks the architecture before anything is written
     context, device, run_folder, resumed, reporter = start(args, reporter)
     model = build_model(config)  # after seeding, so the fresh parts are reproducible

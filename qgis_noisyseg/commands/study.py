@@ -81,6 +81,9 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
                        help="loss of noisy pretraining: ce (default), sce or bootstrap (robust to label noise)")
     group.add_argument("--class-weights", action="store_true",
                        help="weight the loss by inverse class frequency, in pretraining and fine-tuning")
+    group.add_argument("--tiles-with", metavar="CLASS",
+                       help="draw the K clean tiles among those whose labels contain this class, as an operator "
+                            "annotates tiles that show the objects (default: any train tile; K=all is every tile)")
     group.add_argument("--patience", type=int, help="early stopping patience in epochs (default none)")
     group.add_argument("--min-steps", type=int, help="fine-tune for at least this many optimizer steps: more epochs "
                                                      "for small K (default: --epochs whatever K)")
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
         encoder=args.encoder, base_width=args.base_width, batch_size=args.batch_size, lr=args.lr,
         pretrain_lr=args.pretrain_lr, patience=args.patience, pretrain_label_smoothing=args.pretrain_label_smoothing,
         pretrain_loss=args.pretrain_loss,
-        device=args.device, min_steps=args.min_steps, class_weights=args.class_weights)
+        device=args.device, min_steps=args.min_steps, class_weights=args.class_weights,
+        tiles_with=args.tiles_with)
     common = dict(clean=args.clean, test=args.test, out=args.out, seeds=args.seeds, settings=settings,
                   test_split=args.test_split, metric=args.metric, reporter=reporter, overwrite=args.overwrite,
                   command=getattr(args, "command_line", None))

@@ -53,6 +53,7 @@ class TrainingSettings:
     device: str = "auto"
     min_steps: Optional[int] = None
     class_weights: bool = False
+    tiles_with: Optional[str] = None
 
     def finetune_epochs(self, tiles: int) -> int:
         """``epochs``, or more when K tiles give fewer than ``min_steps`` optimizer steps in
@@ -94,7 +95,7 @@ class TrainingSettings:
                 "--base-width", self.base_width, "--epochs", self.finetune_epochs(tiles), "--batch-size", self.batch_size,
                 "--lr", self.lr, "--transfer", transfer, "--freeze", freeze, "--device", self.device, "--seed", seed]
         if k != ALL:
-            argv += ["--max-tiles", k]
+            argv += ["--max-tiles", k] + (["--tiles-with", self.tiles_with] if self.tiles_with else [])
         if decoder:
             argv += ["--decoder", decoder]
         return [str(a) for a in argv + self._shared_flags()]
@@ -102,6 +103,19 @@ class TrainingSettings:
     def _shared_flags(self) -> list:
         return (["--patience", self.patience] if self.patience is not None else []) + \
             (["--class-weights"] if self.class_weights else [])
+
+
+def drawable_tiles(clean_data, settings: TrainingSettings, option: str = "--clean") -> tuple[int, str]:
+    """How many train tiles of ``clean_data`` K tiles are drawn from, and what they are (for
+    errors): all of them, or with ``--tiles-with`` those whose labels contain that class."""
+    from ..commands.finetune import class_of
+
+    tiles = clean_data.split("train")
+    if not settings.tiles_with:
+        return len(tiles), f"train tiles of {option} {clean_data.root}"
+    class_id = class_of(clean_data, settings.tiles_with)
+    count = sum(1 for t in tiles if t.get("class_histogram", {}).get(str(class_id), 0) > 0)
+    return count, f"train tiles with {settings.tiles_with} of {option} {clean_data.root}"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (ALL, Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_ks, parse_seeds,
-                   same_classes, seed_stats, slug, study_settings, write_csv)
+from .grid import (ALL, Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles,
+                   parse_choices, parse_ks, parse_seeds, same_classes, seed_stats, slug, study_settings, write_csv)
 
 INITS = ("scratch", "noisy", "simclr", "simclr+noisy")
 BASELINE = "scratch"
@@ -43,12 +43,11 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
     if noisy_data is not None and noisy_data.in_channels != clean_data.in_channels:
         raise UserError(f"--noisy {noisy} has {noisy_data.in_channels} bands but --clean {clean} has "
                         f"{clean_data.in_channels}; export both from the same imagery")
-    available = len(clean_data.split("train"))
+    available, pool = drawable_tiles(clean_data, settings)
     too_many = [k for k in ks if k != ALL and k > available]
     if too_many:
-        raise UserError(f"--k {too_many[0]} is more than the {available} train tiles of --clean {clean}; "
-                        "use smaller K or 'all'")
-    tiles_of = {k: available if k == ALL else int(k) for k in ks}
+        raise UserError(f"--k {too_many[0]} is more than the {available} {pool}; use smaller K or 'all'")
+    tiles_of = {k: len(clean_data.split("train")) if k == ALL else int(k) for k in ks}
 
     recorded = study_settings(settings, noisy=noisy, clean=clean, test=test, test_split=test_split, transfer=transfer,
                               freeze=freeze)
@@ -156,11 +155,12 @@ def write_label_efficiency_report(path: Path, curves: dict, saved: list[dict], t
           (f"≤ {r['scratch_tiles']:g}" if r["bound"] == "at most" else f"{r['scratch_tiles']:.1f}"), r["text"]]
          for r in saved])
     references = [[method, report.number(metric.of(p["test"]))] for method, p in pretrained.items() if p.get("test")]
+    among = f" among those whose labels contain {settings['tiles_with']}" if settings.get("tiles_with") else ""
     sections = [
         "# Label-efficiency study",
         f"Test {metric.label} on the `{settings['test_split']}` split of `{settings['test']}` ({test_tiles} tiles) "
         f"after fine-tuning on K clean train tiles of `{settings['clean']}`, for each init; seeds "
-        f"{', '.join(map(str, seeds))} (a seed draws the K tiles and seeds the fine-tuning). Cells: mean (min-max "
+        f"{', '.join(map(str, seeds))} (a seed draws the K tiles{among} and seeds the fine-tuning). Cells: mean (min-max "
         "over seeds). `results.csv` has every run's mIoU, overall accuracy and per-class IoU.",
         mean_table,
         "![label efficiency](label_efficiency.png)",

@@ -14,8 +14,8 @@ from ..core.errors import UserError
 from ..core.noise import NOISE_KINDS, corrupt_dataset
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_floats, parse_seeds,
-                   seed_stats, slug, study_settings, write_csv)
+from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles, parse_choices,
+                   parse_floats, parse_seeds, seed_stats, slug, study_settings, write_csv)
 
 DEFAULT_KINDS = ("remove", "shift", "erode", "dilate", "flip")
 CLEAN = "none"
@@ -40,9 +40,9 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
     test_data = check_dataset(test, "--test", test_split)
     check_compatible(clean_data, test_data, "--clean", "--test")
     metric = Metric.parse(metric, test_data)
-    available = len(clean_data.split("train"))
+    available, pool = drawable_tiles(clean_data, settings)
     if not 1 <= k <= available:
-        raise UserError(f"--k must be between 1 and the {available} train tiles of --clean {clean}, got {k}")
+        raise UserError(f"--k must be between 1 and the {available} {pool}, got {k}")
 
     recorded = study_settings(settings, clean=clean, test=test, test_split=test_split, k=k, noise_seed=noise_seed)
     study = Study(out, "noise", recorded, reporter, overwrite, command)

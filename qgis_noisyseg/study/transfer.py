@@ -21,8 +21,8 @@ from ..core.atomic import atomic_dir, write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, parse_choices, parse_seeds, seed_stats,
-                   slug, study_settings, write_csv)
+from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles, parse_choices,
+                   parse_seeds, seed_stats, slug, study_settings, write_csv)
 
 
 @dataclass(frozen=True)
@@ -142,9 +142,9 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
     check_compatible(clean_data, test_data, "--clean", "--test")
     check_compatible(clean_data, noisy_data, "--clean", "--noisy")
     metric = Metric.parse(metric, test_data)
-    available = len(clean_data.split("train"))
+    available, pool = drawable_tiles(clean_data, settings)
     if not 1 <= k <= available:
-        raise UserError(f"--k must be between 1 and the {available} train tiles of --clean {clean}, got {k}")
+        raise UserError(f"--k must be between 1 and the {available} {pool}, got {k}")
     groups = parse_coarse_classes(coarse_classes, noisy_data.manifest["classes"])
     with_coarse = len(groups) < len(noisy_data.manifest["classes"]) - 1
     if not with_coarse:

@@ -36,6 +36,18 @@ def test_select_tiles_is_reproducible_and_checked():
         select_tiles(tiles, 21, seed=0)
 
 
+def test_select_tiles_containing_a_class_draws_only_tiles_that_show_it():
+    tiles = [{"id": f"t{i:02d}", "class_histogram": {"0": 100, **({"1": 7} if i % 4 == 0 else {})}} for i in range(20)]
+    for seed in range(5):
+        chosen = select_tiles(tiles, 3, seed=seed, containing=1)
+        assert len(chosen) == 3 and all(t["class_histogram"].get("1") for t in chosen)
+    assert [t["id"] for t in select_tiles(tiles, None, seed=0, containing=1)] == ["t00", "t04", "t08", "t12", "t16"]
+    with pytest.raises(UserError, match="more than the 5 train tiles with class 1"):
+        select_tiles(tiles, 6, seed=0, containing=1)
+    with pytest.raises(UserError, match="no train tiles with class 2"):
+        select_tiles(tiles, None, seed=0, containing=2)
+
+
 def test_class_weights_are_inverse_frequency():
     weights = class_weights([{"class_histogram": {"0": 30, "1": 10}}], num_classes=3)
     assert weights.tolist() == pytest.approx([0.5, 1.5, 0.0])

@@ -273,6 +273,23 @@ def test_max_tiles_larger_than_available(run_cli, clean_dataset, tmp_path):
                               "--max-tiles", "100000"), "--max-tiles 100000")
 
 
+def test_tiles_with_trains_only_on_tiles_showing_the_class(run_cli, clean_dataset, tmp_path):
+    manifest = json.loads((clean_dataset / "manifest.json").read_text())
+    classes = {c["id"]: c["name"] for c in manifest["classes"]}
+    train = [t for t in manifest["tiles"] if t["split"] == "train"]
+    rare = min((i for i in classes if i), key=lambda i: sum(str(i) in t["class_histogram"] for t in train))
+    showing = {t["id"] for t in train if t["class_histogram"].get(str(rare), 0) > 0}
+    assert 0 < len(showing) < len(train)
+    result = run_cli("finetune", "--init", "none", "--data", clean_dataset, "--out", tmp_path / "ft", "--base-width", "8",
+                     "--epochs", "1", "--max-tiles", "1", "--tiles-with", classes[rare])
+    assert result.code == 0, result.err
+    config = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert config["tiles_with"] == rare and set(config["train_tiles"]) <= showing
+    assert_user_error(run_cli("finetune", "--init", "none", "--data", clean_dataset, "--out", tmp_path / "ft2",
+                              "--tiles-with", "volcano"), "--tiles-with 'volcano' is not a class")
+    assert not (tmp_path / "ft2").exists()
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present")
 def test_cuda_asked_for_but_absent(run_cli, clean_dataset, tmp_path):
     assert_user_error(run_cli("pretrain", "--data", clean_dataset, "--out", tmp_path / "run", "--device", "cuda"),

@@ -205,6 +205,7 @@ def test_clean_tiles_saved_on_a_hand_made_table():
     (["--seeds", "0"], "--seeds must be at least 1"),
     (["--epochs", "0"], "--epochs must be at least 1"),
     (["--metric", "iou:roads"], "--metric takes miou or iou:CLASS"),
+    (["--tiles-with", "volcano"], "--tiles-with 'volcano' is not a class"),
 ])
 def test_bad_label_efficiency_input_is_one_line_exit_2(run_cli, denmark, tmp_path, extra, fragment):
     result = run_cli("study", "label-efficiency", "--noisy", denmark / "noisy", "--clean", denmark / "clean",
@@ -256,3 +257,6 @@ def test_training_settings_reach_the_commands():
     finetune = settings.finetune_argv("clean", "model.pt", "all", 1, 44, decoder="fpn")
     assert "--loss" not in finetune and "--max-tiles" not in finetune and "--class-weights" in finetune
     assert finetune[finetune.index("--patience") + 1] == "5" and finetune[finetune.index("--decoder") + 1] == "fpn"
+    drawn = TrainingSettings(tiles_with="building").finetune_argv("clean", None, 8, 0, 8)
+    assert drawn[drawn.index("--tiles-with") + 1] == "building" and drawn[drawn.index("--max-tiles") + 1] == "8"
+    assert "--tiles-with" not in TrainingSettings(tiles_with="building").finetune_argv("clean", None, "all", 0, 44)
