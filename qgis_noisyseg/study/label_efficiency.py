@@ -76,7 +76,8 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
     tick_labels = {tiles_of[k]: (f"all ({tiles_of[k]})" if k == ALL else str(k)) for k in ks}
     plots.plot_label_efficiency(curves, tick_labels, figure,
                                 f"Label efficiency: {clean.name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})",
-                                f"test {metric.label}")
+                                f"test {metric.label}",
+                                {method: metric.of(p["test"]) for method, p in pretrained.items() if p.get("test")})
     write_label_efficiency_report(report_path, curves, saved, tick_labels, pretrained, rows, recorded, seeds, command,
                                   len(test_data.split(test_split)), metric)
     return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,

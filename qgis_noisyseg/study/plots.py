@@ -33,8 +33,9 @@ def _ylim(axes, values: Sequence[float]) -> None:
 
 
 def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[int, str], path: Path,
-                          title: str, ylabel: str = "test mIoU") -> None:
-    """``curves[init][tiles] = seed stats``: the metric against clean tiles, one line per init."""
+                          title: str, ylabel: str = "test mIoU", references: dict[str, float] | None = None):
+    """``curves[init][tiles] = seed stats``: the metric against clean tiles, one line per init;
+    ``references[init]``, the pretrained model before fine-tuning, as a dotted line in its colour."""
     figure = _figure((6.4, 4.2))
     axes = figure.subplots()
     values = []
@@ -46,6 +47,11 @@ def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[
         axes.fill_between(tiles, [curve[n]["min"] for n in tiles], [curve[n]["max"] for n in tiles],
                           color=line.get_color(), alpha=0.15, linewidth=0)
         values += [curve[n]["max"] for n in tiles]
+        reference = (references or {}).get(init)
+        if reference is not None and math.isfinite(reference):
+            axes.axhline(reference, color=line.get_color(), linestyle=":", linewidth=1.5,
+                         label=f"{init}, not fine-tuned")
+            values.append(reference)
     ticks = sorted(tick_labels)
     axes.set_xscale("log", base=2)
     axes.set_xticks(ticks, [tick_labels[n] for n in ticks])
@@ -55,6 +61,7 @@ def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[
     axes.grid(alpha=0.3)
     axes.legend(title="init (line: mean; band: min-max over seeds)", fontsize="small", title_fontsize="small")
     _save(figure, path)
+    return figure
 
 
 def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, path: Path, title: str,

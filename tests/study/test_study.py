@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
 
 from qgis_noisyseg.core.errors import Cancelled
 from qgis_noisyseg.core.progress import Reporter
+from qgis_noisyseg.study import plots
 from qgis_noisyseg.study.grid import TrainingSettings
 from qgis_noisyseg.study.label_efficiency import clean_tiles_saved, run_label_efficiency, tiles_to_reach
 from tests.conftest import DENMARK, assert_user_error
@@ -240,6 +242,17 @@ def test_rerun_with_other_settings_is_refused(run_cli, denmark, tmp_path):
     assert_user_error(run_cli(*argv, "--lr", "0.01"), "was run with other settings (lr: 0.001 there, 0.01 now)")
     outputs = done_outputs(run_cli(*argv, "--lr", "0.01", "--overwrite", "--json"))
     assert (outputs["ran"], outputs["skipped"]) == (1, 0)
+
+
+def test_label_efficiency_plot_draws_the_pretrained_models_as_references(tmp_path):
+    stats = {2: {"mean": 0.1, "min": 0.05, "max": 0.15}, 8: {"mean": 0.2, "min": 0.18, "max": 0.22}}
+    figure = plots.plot_label_efficiency({"scratch": stats, "noisy": stats}, {2: "2", 8: "8"}, tmp_path / "le.png",
+                                         "t", references={"noisy": 0.172, "scratch": math.nan})
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    reference = lines["noisy, not fine-tuned"]
+    assert reference.get_linestyle() == ":" and list(reference.get_ydata()) == [0.172, 0.172]
+    assert reference.get_color() == lines["noisy"].get_color()
+    assert "scratch, not fine-tuned" not in lines and (tmp_path / "le.png").is_file()
 
 
 def test_min_steps_gives_small_k_more_epochs():
