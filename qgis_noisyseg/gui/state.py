@@ -21,10 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "unlabeled": "ignore",
     "dataset": "",
     "annotation_package": "",
-    "pretrain": {"method": "noisy", "encoder": "resnet18", "decoder": "unet", "epochs": 20, "base_width": 64},
+    "pretrain": {"method": "noisy", "encoder": "resnet18", "decoder": "unet", "epochs": 20, "base_width": 64,
+                 "class_weights": False},
     "pretrain_runs": [],  # [{"path", "method", "complete"}], newest last
     "selected_pretrain_run": "",
-    "finetune": {"transfer": "auto", "freeze": "none", "decoder": "", "epochs": 30, "scratch": True},
+    "finetune": {"transfer": "auto", "freeze": "none", "decoder": "", "epochs": 30, "scratch": True,
+                 "class_weights": False},
     "clean_dataset": "",
     "finetune_runs": [],  # [{"path", "init", "complete", "metrics": {"fine-tuned": .., "pretrained": .., "scratch": ..}}]
     "predictions": [],  # [{"classes", "confidence", "disagreement", "model"}]

@@ -1318,6 +1318,16 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>SimCLR, then noisy</source>
         <translation>SimCLR の後にノイジーラベル</translation>
     </message>
+    <message>
+        <location filename="../gui/steps/base.py"/>
+        <source>Weight rare classes (for sparse objects such as buildings)</source>
+        <translation>少数クラスに重みを付ける（建物など疎な対象向け）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/base.py"/>
+        <source>Weights the loss by inverse class frequency, so that a class covering a few percent of the pixels is not ignored.</source>
+        <translation>損失をクラス頻度の逆数で重み付けし、画素の数パーセントしか占めないクラスが無視されないようにします。</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegPlugin</name>

@@ -120,6 +120,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     dock.pretrain_step.base_width.setValue(32)  # a setting for the next pretraining, not the run used here
     dock.finetune_step.epochs.setValue(TINY["epochs"])
     dock.finetune_step.scratch.setChecked(True)
+    dock.finetune_step.class_weights.setChecked(True)
     assert dock.finetune_step.start()
     assert wait_for_job(dock) == "", dock.log.toPlainText()[-2000:]
     assert not labels.isModified() and annotation.clean_layer_uri(package).startswith(str(package.path))
@@ -130,6 +131,10 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     finetuned = dock.finetune_step.latest_run()
     scratch_config = json.loads((Path(finetuned["scratch"]) / "config.json").read_text())
     assert scratch_config["base_width"] == TINY["base_width"]  # the pretrained model's architecture
+    finetuned_config = json.loads((Path(finetuned["path"]) / "config.json").read_text())
+    assert finetuned_config["training"]["class_weights"] and scratch_config["training"]["class_weights"]
+    pretrained_config = json.loads((Path(run["path"]) / "config.json").read_text())
+    assert not pretrained_config["training"]["class_weights"]
     assert set(finetuned["metrics"]) == {"fine-tuned", "pretrained", "scratch"}
     assert all(0.0 <= m["miou"] <= 1.0 for m in finetuned["metrics"].values())
     assert dock.finetune_step.metrics.rowCount() == 3
@@ -164,6 +169,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
         assert reopened.state["dataset"] == str(dataset)
         assert reopened.state["finetune_runs"][-1]["metrics"] == finetuned["metrics"]
         assert reopened.data_step.tile.value() == 64 and reopened.pretrain_step.base_width.value() == 32
+        assert reopened.finetune_step.class_weights.isChecked() and not reopened.pretrain_step.class_weights.isChecked()
         assert reopened.finetune_step.metrics.rowCount() == 3
         assert reopened.annotate_step.counter.text().endswith("2 of 56")
     finally:
@@ -177,7 +183,9 @@ def test_cancel_mid_pretrain_leaves_a_resumable_run(dock, project):
     export(dock, old_map)
     progressed = []
     dock.runner.backend_event.connect(lambda record: progressed.append(record) if record.get("event") == "progress" else None)
+    dock.pretrain_step.class_weights.setChecked(True)
     run = pretrain(dock, epochs=50)
+    assert "--class-weights" in run["arguments"]
     wait_until(lambda: progressed, 120)
     dock.cancel()
     wait_for_job(dock)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QPushButton, QSpinBox, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QPushButton, QSpinBox, QWidget
 
 
 def tr(text: str) -> str:
@@ -71,6 +71,16 @@ def spin(name: str, value: int, minimum: int, maximum: int, step: int = 1) -> QS
     box.setRange(minimum, maximum)
     box.setSingleStep(step)
     box.setValue(int(value))
+    return box
+
+
+def class_weights_box(name: str) -> QCheckBox:
+    """The option that makes rare classes count: without it, a scene that is 95 % background
+    trains a model that predicts background everywhere (docs/results.md, SpaceNet Atlanta)."""
+    box = QCheckBox(tr("Weight rare classes (for sparse objects such as buildings)"))
+    box.setObjectName(name)
+    box.setToolTip(tr("Weights the loss by inverse class frequency, so that a class covering a few percent of the "
+                      "pixels is not ignored."))
     return box
 
 

@@ -15,7 +15,7 @@ from .. import annotation
 from ..loss_curve import LossCurve
 from ..metrics_table import MetricsTable
 from ..runner import Step
-from .base import StepPage, combo, form, set_combo, spin, tr
+from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
 
 TRANSFERS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "automatic (recommended)"), "auto"),
              (QT_TRANSLATE_NOOP("NoisySegPanel", "encoder"), "encoder"),
@@ -42,6 +42,8 @@ class FinetuneStep(StepPage):
         fields.addRow(tr("Decoder"), self.decoder)
         self.epochs = spin("noisyseg_finetune_epochs", 30, 1, 1000)
         fields.addRow(tr("Epochs"), self.epochs)
+        self.class_weights = class_weights_box("noisyseg_finetune_class_weights")
+        fields.addRow(self.class_weights)
         self.scratch = QCheckBox(tr("Also train from scratch on the same tiles, for comparison"))
         self.scratch.setObjectName("noisyseg_scratch")
         fields.addRow(self.scratch)
@@ -62,12 +64,13 @@ class FinetuneStep(StepPage):
         set_combo(self.decoder, settings["decoder"])
         self.epochs.setValue(int(settings["epochs"]))
         self.scratch.setChecked(bool(settings["scratch"]))
+        self.class_weights.setChecked(bool(settings["class_weights"]))
         self.refresh()
 
     def store(self, state) -> None:
         state["finetune"] = {"transfer": self.transfer.currentData(), "freeze": self.freeze.currentData(),
                              "decoder": self.decoder.currentData(), "epochs": self.epochs.value(),
-                             "scratch": self.scratch.isChecked()}
+                             "scratch": self.scratch.isChecked(), "class_weights": self.class_weights.isChecked()}
 
     def refresh(self) -> None:
         run = self.latest_run()
@@ -102,7 +105,8 @@ class FinetuneStep(StepPage):
                "scratch": str(scratch) if settings["scratch"] else None}
         self.state["finetune_runs"].append(run)
         self.state["clean_dataset"] = str(clean)
-        common = ["--data", clean, "--epochs", settings["epochs"]]
+        weights = ["--class-weights"] if settings["class_weights"] else []  # both runs, for a fair comparison
+        common = ["--data", clean, "--epochs", settings["epochs"], *weights]
         decoder = settings["decoder"] or config["decoder"]
 
         def record(key: str):

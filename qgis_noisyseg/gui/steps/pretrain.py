@@ -13,7 +13,7 @@ from ...backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_
 from ..environment import describe_device
 from ..loss_curve import LossCurve
 from ..runner import Step
-from .base import StepPage, combo, form, set_combo, spin, tr
+from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
 
 METHODS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "noisy"), "noisy"), (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR"), "simclr"),
            (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR, then noisy"), "simclr+noisy"))
@@ -38,6 +38,8 @@ class PretrainStep(StepPage):
         fields.addRow(tr("Base width"), self.base_width)
         self.epochs = spin("noisyseg_pretrain_epochs", 20, 1, 1000)
         fields.addRow(tr("Epochs"), self.epochs)
+        self.class_weights = class_weights_box("noisyseg_pretrain_class_weights")
+        fields.addRow(self.class_weights)
         self.device = QLabel(describe_device(None))
         self.device.setObjectName("noisyseg_device")
         fields.addRow(tr("Device"), self.device)
@@ -64,12 +66,13 @@ class PretrainStep(StepPage):
         set_combo(self.decoder, settings["decoder"])
         self.epochs.setValue(int(settings["epochs"]))
         self.base_width.setValue(int(settings["base_width"]))
+        self.class_weights.setChecked(bool(settings["class_weights"]))
         self.refresh()
 
     def store(self, state) -> None:
         state["pretrain"] = {"method": self.method.currentData(), "encoder": self.encoder.currentData(),
                              "decoder": self.decoder.currentData(), "epochs": self.epochs.value(),
-                             "base_width": self.base_width.value()}
+                             "base_width": self.base_width.value(), "class_weights": self.class_weights.isChecked()}
         item = self.runs.currentItem()
         if item is not None:
             state["selected_pretrain_run"] = item.data(Qt.UserRole)
@@ -116,7 +119,8 @@ class PretrainStep(StepPage):
         folder = self.state.next_run_folder(f"pretrain-{settings['method'].replace('+', '-')}")
         arguments = ["pretrain", "--data", dataset, "--out", str(folder), "--method", settings["method"],
                      "--encoder", settings["encoder"], "--decoder", settings["decoder"],
-                     "--epochs", settings["epochs"], "--base-width", settings["base_width"]]
+                     "--epochs", settings["epochs"], "--base-width", settings["base_width"],
+                     *(["--class-weights"] if settings["class_weights"] else [])]
         run = {"path": str(folder), "method": settings["method"], "complete": False, "arguments": arguments}
         self.state["pretrain_runs"].append(run)
         self.state["selected_pretrain_run"] = run["path"]
