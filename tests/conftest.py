@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 DENMARK = DATA / "denmark_s2_fields"
+OLD_MAP = "marker_small_c31bc47.shp"  # the old, incomplete parcel map: the noisy labels
 ATLANTA = DATA / "spacenet_atlanta_buildings"
 VEGAS = DATA / "spacenet_vegas_roads"
 
@@ -73,13 +74,14 @@ def python_exe() -> str:
     return sys.executable
 
 
-def export_denmark(out: Path, labels: str = "marker2016_small.shp") -> Path:
-    """The Denmark scene exported as in the demo: 64 px tiles, AfgKode grouped by classes.json."""
+def export_denmark(out: Path, labels: str = "marker2016_small.shp", **options) -> Path:
+    """The Denmark scene exported as in the demo: 64 px tiles, AfgKode grouped by classes.json;
+    ``options`` go to ``export_dataset`` (e.g. ``stride=32``)."""
     from qgis_noisyseg.core.export import export_dataset
     from qgis_noisyseg.core.progress import Reporter
 
     export_dataset(DENMARK / "RGB_small.tif", [str(DENMARK / labels)], out, field="AfgKode",
-                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True))
+                   classes=DENMARK / "classes.json", tile=64, reporter=Reporter(quiet=True), **options)
     return out
 
 
@@ -92,4 +94,4 @@ def denmark_2016(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def denmark_old_map(tmp_path_factory) -> Path:
     """The old, incomplete parcel map (the noisy labels) as a dataset; read-only, like denmark_2016."""
-    return export_denmark(tmp_path_factory.mktemp("denmark") / "old_map", "marker_small_c31bc47.shp")
+    return export_denmark(tmp_path_factory.mktemp("denmark") / "old_map", OLD_MAP)

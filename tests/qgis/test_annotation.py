@@ -4,8 +4,6 @@ that nothing the operator made is ever lost."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,22 +13,14 @@ from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsFeature, QgsGeomet
 
 from qgis_noisyseg.gui import annotation
 from qgis_noisyseg.gui.annotation import AnnotationError
-from tests.conftest import DENMARK, REPO
+from tests.conftest import OLD_MAP, export_denmark
 
 PREFILLED = ["r000000_c000064", "r000064_c000064"]
 
 
-def export_denmark(out: Path, *options: str) -> Path:
-    subprocess.run([sys.executable, "-m", "qgis_noisyseg", "export", "--image", DENMARK / "RGB_small.tif",
-                    "--labels", DENMARK / "marker_small_c31bc47.shp", "--field", "AfgKode",
-                    "--classes", DENMARK / "classes.json", "--tile", "64", *options, "--out", out],
-                   check=True, cwd=REPO, capture_output=True, timeout=120)
-    return out
-
-
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory) -> Path:
-    return export_denmark(tmp_path_factory.mktemp("annotation") / "dataset")
+def dataset(denmark_old_map) -> Path:
+    return denmark_old_map
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +153,7 @@ def test_prefill_leaves_tiles_with_clean_labels_alone_and_reopening_loses_nothin
 
 
 def test_overlapping_tiles_are_prefilled_without_overlapping_polygons(open_package, tmp_path):
-    dataset = export_denmark(tmp_path / "dataset", "--stride", "32")
+    dataset = export_denmark(tmp_path / "dataset", OLD_MAP, stride=32)
     manifest = json.loads((dataset / "manifest.json").read_text())
     tiles = {(t["window"]["row_off"], t["window"]["col_off"]): t for t in manifest["tiles"]}
     left = next(t for (row, col), t in sorted(tiles.items()) if (row, col + 32) in tiles and t["class_histogram"])

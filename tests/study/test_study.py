@@ -9,7 +9,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from qgis_noisyseg.core.errors import Cancelled
 from qgis_noisyseg.core.progress import Reporter
@@ -17,16 +16,9 @@ from qgis_noisyseg.study import plots
 from qgis_noisyseg.study.grid import TrainingSettings
 from qgis_noisyseg.study.label_efficiency import clean_tiles_saved, run_label_efficiency, tiles_to_reach
 from tests.conftest import DENMARK, assert_user_error
+from tests.torch_threads import single_thread  # noqa: F401  (autouse)
 
 TINY = ["--epochs", "1", "--pretrain-epochs", "1", "--base-width", "8", "--batch-size", "8", "--device", "cpu"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
