@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.data import Dataset as TorchDataset
 
-from ..core.dataset import Dataset
+from ..core.dataset import Dataset, tiles_containing
 from ..core.errors import UserError
 
 
@@ -98,7 +98,7 @@ def select_tiles(tiles: Sequence[dict], max_tiles: Optional[int], seed: int,
     tiles = sorted(tiles, key=lambda t: t["id"])
     pool = "train tiles"
     if containing is not None:
-        tiles = [t for t in tiles if t.get("class_histogram", {}).get(str(containing), 0) > 0]
+        tiles = tiles_containing(tiles, containing)
         pool = f"train tiles with class {containing}"
     if max_tiles is None:
         if not tiles:

@@ -30,17 +30,6 @@ def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: 
     return "all" if same_classes and not decoder_changes else "encoder"
 
 
-def class_of(dataset, text: str) -> int:
-    """The id of the dataset's class named (or numbered) ``text``."""
-    from ..core.errors import UserError
-
-    for c in dataset.manifest["classes"]:
-        if text.strip() in (c["name"], str(c["id"])):
-            return int(c["id"])
-    names = ", ".join(c["name"] for c in dataset.manifest["classes"])
-    raise UserError(f"--tiles-with {text!r} is not a class of {dataset.root} ({names})")
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_training_arguments(p, epochs=30)
     p.add_argument("--init", required=True, help="pretrained RUN/model.pt, or 'none' to train from scratch")
@@ -69,7 +58,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     options = train_options(args)
     dataset = open_dataset(args.data)
     crop = check_crop(dataset, args.tile_size)
-    containing = class_of(dataset, args.tiles_with) if args.tiles_with else None
+    containing = dataset.class_named(args.tiles_with, "--tiles-with") if args.tiles_with else None
     train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed, containing)
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:

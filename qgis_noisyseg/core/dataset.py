@@ -50,6 +50,14 @@ class Dataset:
     def split(self, name: Optional[str]) -> list[dict]:
         return [t for t in self.tiles if name is None or t["split"] == name]
 
+    def class_named(self, text: str, option: str) -> int:
+        """The id of the class named (or numbered) ``text``; a one-line error naming ``option`` if none is."""
+        for c in self.manifest["classes"]:
+            if text.strip() in (c["name"], str(c["id"])):
+                return int(c["id"])
+        names = ", ".join(c["name"] for c in self.manifest["classes"])
+        raise UserError(f"{option} {text!r} is not a class of {self.root} ({names})")
+
     @property
     def ignore_index(self) -> int:
         return int(self.manifest.get("ignore_index", 255))
@@ -65,6 +73,11 @@ class Dataset:
         with rasterio.open(self.root / tile["mask"]) as src:
             mask = src.read(1)
         return pixels, valid, mask
+
+
+def tiles_containing(tiles: list[dict], class_id: int) -> list[dict]:
+    """The tiles whose labels have pixels of ``class_id`` (from their manifest histograms)."""
+    return [t for t in tiles if t.get("class_histogram", {}).get(str(class_id), 0) > 0]
 
 
 def class_histogram(mask: np.ndarray, ignore: int = 255) -> dict[str, int]:

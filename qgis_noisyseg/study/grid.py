@@ -108,14 +108,13 @@ class TrainingSettings:
 def drawable_tiles(clean_data, settings: TrainingSettings, option: str = "--clean") -> tuple[int, str]:
     """How many train tiles of ``clean_data`` K tiles are drawn from, and what they are (for
     errors): all of them, or with ``--tiles-with`` those whose labels contain that class."""
-    from ..commands.finetune import class_of
+    from ..core.dataset import tiles_containing
 
     tiles = clean_data.split("train")
     if not settings.tiles_with:
         return len(tiles), f"train tiles of {option} {clean_data.root}"
-    class_id = class_of(clean_data, settings.tiles_with)
-    count = sum(1 for t in tiles if t.get("class_histogram", {}).get(str(class_id), 0) > 0)
-    return count, f"train tiles with {settings.tiles_with} of {option} {clean_data.root}"
+    class_id = clean_data.class_named(settings.tiles_with, "--tiles-with")
+    return len(tiles_containing(tiles, class_id)), f"train tiles with {settings.tiles_with} of {option} {clean_data.root}"
 
 
 @dataclass(frozen=True)
