@@ -404,20 +404,16 @@ def plot_layers(result: dict, path: Path) -> None:
     the seed baseline as a black tick on each block."""
     import warnings
 
-    import matplotlib
+    from ..core.figures import new_figure
 
-    matplotlib.use("Agg")
-    with warnings.catch_warnings():  # a system mpl_toolkits beside the venv's matplotlib
-        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-        from matplotlib.figure import Figure
-        from matplotlib.patches import Patch
+    figure = new_figure((11, 7))
+    from matplotlib.patches import Patch  # after new_figure, which imports matplotlib.figure quietly
 
     blocks = result["blocks"]
     names = [b["block"].split(".", 1)[-1] for b in blocks]
     colours = [PART_COLOURS[b["part"]] for b in blocks]
     x = np.arange(len(blocks))
     has_baseline = result.get("baseline") is not None
-    figure = Figure(figsize=(11, 7), layout="constrained")
     for axes, metric in zip(figure.subplots(2, 2).ravel(), METRICS):
         values = [b[metric] if b[metric] is not None else 0.0 for b in blocks]
         axes.bar(x, values, color=colours)

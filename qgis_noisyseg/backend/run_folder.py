@@ -69,16 +69,9 @@ class RunFolder:
 
 def plot_curves(history: Sequence[Mapping[str, Any]], path: Path) -> None:
     """Training loss and validation mIoU per epoch."""
-    import warnings
+    from ..core.figures import new_figure, save_figure
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    with warnings.catch_warnings():  # a system mpl_toolkits beside the venv's matplotlib
-        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-        from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 3.2), layout="constrained")
+    figure = new_figure((8, 3.2))
     loss_axes, miou_axes = figure.subplots(1, 2)
     for phase in dict.fromkeys(h.get("phase", "train") for h in history):
         rows = [h for h in history if h.get("phase", "train") == phase]
@@ -92,8 +85,7 @@ def plot_curves(history: Sequence[Mapping[str, Any]], path: Path) -> None:
         axes.grid(alpha=0.3)
         if axes.lines:
             axes.legend()
-    with atomic_file(path) as tmp:
-        figure.savefig(tmp, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 def _quote(arg: str) -> str:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..core.atomic import atomic_file
 from ..core.classes import IGNORE, hex_to_rgb
+from ..core.figures import new_figure, save_figure
 
 SCRATCH_COLOR = "#555555"
 FINETUNED_COLOR = "#1f77b4"
@@ -18,27 +17,12 @@ NOISY_ONLY_COLOR = "#d62728"
 CLEAN_ALL_COLOR = "#2ca02c"
 
 
-def _figure(size: tuple[float, float]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    with warnings.catch_warnings():  # a system mpl_toolkits beside the venv's matplotlib
-        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-        from matplotlib.figure import Figure
-    return Figure(figsize=size, layout="constrained")
-
-
-def _save(figure, path: Path, dpi: int = 110) -> None:
-    with atomic_file(path) as tmp:
-        figure.savefig(tmp, dpi=dpi)
-
-
 def plot_training_curves(pretrain: Sequence[Mapping], scratch: Sequence[Mapping], finetuned: Sequence[Mapping],
                          k: int, path: Path) -> None:
     """Left: noisy pretraining (loss, and validation mIoU against the noisy val masks). Middle
     and right: training from scratch and fine-tuning from the noisy model on the same K clean
     tiles (loss, validation mIoU against the clean val masks)."""
-    figure = _figure((12, 3.6))
+    figure = new_figure((12, 3.6))
     pre_axes, loss_axes, miou_axes = figure.subplots(1, 3)
     epochs = [h["epoch"] for h in pretrain]
     pre_axes.plot(epochs, [h["loss"] for h in pretrain], color="black", label="training loss")
@@ -61,14 +45,14 @@ def plot_training_curves(pretrain: Sequence[Mapping], scratch: Sequence[Mapping]
         axes.grid(alpha=0.3)
     loss_axes.legend(fontsize="small")
     miou_axes.legend(fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_label_efficiency(curves: Mapping[str, Mapping[int, Sequence[float]]], noisy_only: float,
                           clean_all: Sequence[float], clean_all_tiles: int, test_tiles: int, path: Path) -> None:
     """Test mIoU against the number of clean tiles: the mean over seeds as a line, each seed as
     a dot; the noisy model without fine-tuning and training on every clean tile as references."""
-    figure = _figure((6.6, 4.4))
+    figure = new_figure((6.6, 4.4))
     axes = figure.subplots()
     styles = {"scratch": (SCRATCH_COLOR, "from scratch"), "finetuned": (FINETUNED_COLOR, "fine-tuned from noisy")}
     top = [noisy_only, *clean_all]
@@ -93,7 +77,7 @@ def plot_label_efficiency(curves: Mapping[str, Mapping[int, Sequence[float]]], n
              title="What pretraining on the old map buys")
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small", title="line: mean; dots: seeds", title_fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def stretch_rgb(image: np.ndarray, rgb_bands: Sequence[int]) -> np.ndarray:
@@ -125,7 +109,7 @@ def plot_side_by_side(rgb: np.ndarray, noisy: np.ndarray, clean: np.ndarray, pre
     prediction, on the image's pixel grid."""
     from matplotlib.patches import Patch, Rectangle
 
-    figure = _figure((16, 4.9))
+    figure = new_figure((16, 4.9))
     panels = figure.subplots(1, 4)
     titles = ("Sentinel-2 image", "noisy labels: the old map", f"clean labels: the 2016 map\n"
               f"white: the {k} fine-tuning tiles, cyan: test tiles", f"prediction (fine-tuned on {k} clean tiles)")
@@ -145,4 +129,4 @@ def plot_side_by_side(rgb: np.ndarray, noisy: np.ndarray, clean: np.ndarray, pre
     handles = [Patch(facecolor=c["color"], edgecolor="black", label=c["name"]) for c in classes]
     handles.append(Patch(facecolor="#d9d9d9", edgecolor="black", label="no label (ignored)"))
     figure.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)

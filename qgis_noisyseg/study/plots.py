@@ -4,26 +4,11 @@ bar, the seeds' min-max spread as a band or error bar."""
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Sequence
 
-from ..core.atomic import atomic_file
+from ..core.figures import new_figure, save_figure
 
-
-def _figure(size: tuple[float, float]):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    with warnings.catch_warnings():  # a system mpl_toolkits beside the venv's matplotlib
-        warnings.filterwarnings("ignore", message="Unable to import Axes3D")
-        from matplotlib.figure import Figure
-    return Figure(figsize=size, layout="constrained")
-
-
-def _save(figure, path: Path) -> None:
-    with atomic_file(path) as tmp:
-        figure.savefig(tmp, dpi=110)
 
 
 def _ylim(axes, values: Sequence[float]) -> None:
@@ -36,7 +21,7 @@ def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[
                           title: str, ylabel: str = "test mIoU", references: dict[str, float] | None = None):
     """``curves[init][tiles] = seed stats``: the metric against clean tiles, one line per init;
     ``references[init]``, the pretrained model before fine-tuning, as a dotted line in its colour."""
-    figure = _figure((6.4, 4.2))
+    figure = new_figure((6.4, 4.2))
     axes = figure.subplots()
     values = []
     for init, curve in curves.items():
@@ -60,7 +45,7 @@ def plot_label_efficiency(curves: dict[str, dict[int, dict]], tick_labels: dict[
     _ylim(axes, values)
     axes.grid(alpha=0.3)
     axes.legend(title="init (line: mean; band: min-max over seeds)", fontsize="small", title_fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
     return figure
 
 
@@ -68,7 +53,7 @@ def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, 
                            ylabel: str = "test mIoU") -> None:
     """``curves[kind][rate] = seed stats`` of fine-tuned noisy-pretrained models; ``scratch``
     the seed stats of training from scratch on the same clean tiles, drawn as a reference."""
-    figure = _figure((6.4, 4.2))
+    figure = new_figure((6.4, 4.2))
     axes = figure.subplots()
     values = [scratch["max"]]
     rates = sorted({rate for curve in curves.values() for rate in curve})
@@ -85,13 +70,13 @@ def plot_noise_sensitivity(curves: dict[str, dict[float, dict]], scratch: dict, 
     _ylim(axes, values)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 def plot_transfer(conditions: list[dict], path: Path, title: str, ylabel: str = "test mIoU") -> None:
     """One pair of bars per condition: pretrained and scratch with the same settings (mean,
     min-max error bar)."""
-    figure = _figure((max(6.4, 1.25 * len(conditions) + 2), 4.6))
+    figure = new_figure((max(6.4, 1.25 * len(conditions) + 2), 4.6))
     axes = figure.subplots()
     width = 0.38
     values = []
@@ -109,4 +94,4 @@ def plot_transfer(conditions: list[dict], path: Path, title: str, ylabel: str = 
     _ylim(axes, values)
     axes.grid(alpha=0.3, axis="y")
     axes.legend(fontsize="small", title="bar: mean; whisker: min-max over seeds", title_fontsize="small")
-    _save(figure, path)
+    save_figure(figure, path)
