@@ -45,17 +45,38 @@ class OneLineArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(prog="noisyseg", description="Turn the maps you already have into a segmentation model for your imagery.")
+    parser = OneLineArgumentParser(prog="noisyseg", allow_abbrev=False,
+                                   description="Turn the maps you already have into a segmentation model for your imagery.")
     parser.add_argument("--version", action="version", version=f"qgis_noisyseg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineArgumentParser)
     sub.required = True
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
-        command = sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text, allow_abbrev=False)
         module.add_arguments(command)
         command.add_argument("--json", action="store_true", help="print progress as JSON lines on stdout")
-        command.set_defaults(_module=module)
+        command.set_defaults(_module=module, _parser=command)
     return parser
+
+
+def parse_command_line(argv: Sequence[str], parser: Optional[argparse.ArgumentParser] = None) -> argparse.Namespace:
+    """The parsed arguments, plus ``command_line`` (for run folders and manifests) and
+    ``_explicit``: the options given on the command line rather than left at their defaults
+    (``--resume`` honours or refuses exactly those)."""
+    argv = [str(a) for a in argv]
+    args = (parser or build_parser()).parse_args(argv)
+    args.command_line = ["noisyseg", *argv]
+    args._explicit = given_options(args._parser, argv[1:])
+    return args
+
+
+def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> frozenset:
+    given = set()
+    for action in parser._actions:  # argparse keeps no record of which options were typed
+        for flag in action.option_strings:
+            if any(arg == flag or arg.startswith(flag + "=") for arg in argv):
+                given.add(action.dest)
+    return frozenset(given)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -63,10 +84,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from .core.progress import Reporter, install_signal_handlers
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    args = parse_command_line(argv)
     reporter = Reporter(json_lines=args.json)
     _route_python_warnings(reporter)
-    args.command_line = ["noisyseg", *argv]
     restore = install_signal_handlers(reporter.cancel)
     try:
         outputs = args._module.run(args, reporter)

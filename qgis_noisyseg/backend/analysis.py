@@ -34,7 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.atomic import atomic_dir, check_output_free, write_json
+from ..core.atomic import atomic_dir, write_json
+from ..core.outputs import plan_outputs
 from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
@@ -355,7 +356,10 @@ def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str,
     if baseline is not None and len(baseline) != 2:
         raise UserError("--baseline takes two checkpoints, A2/model.pt,B2/model.pt")
     out = Path(out)
-    check_output_free(out, overwrite)
+    plan = plan_outputs(overwrite, [(a, "--a"), (b, "--b"), (data, "--data"),
+                                    *((path, "--baseline") for path in baseline or ())], reporter)
+    plan.folder(out, "--out", "analysis")
+    plan.check()
     models = [LoadedModel(path) for path in (a, b, *(baseline or ()))]
     _check_same_architecture(models)
     dataset = Dataset(data)
@@ -393,7 +397,7 @@ def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str,
         "summary": _summary(blocks, baseline is not None),
     }
     result = _finite_or_none(result)
-    with atomic_dir(out, overwrite) as tmp:
+    with plan.writing(), atomic_dir(out, "analysis") as tmp:
         write_json(tmp / "layers.json", result)
         plot_layers(result, tmp / "layers.png")
     return {**result, "layers_json": str(out / "layers.json"), "layers_png": str(out / "layers.png")}

@@ -56,8 +56,10 @@ def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise UserError(f"{path} is not a safe checkpoint (it holds pickled Python objects); refusing to load it") from None
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise UserError(f"{path} is not a readable checkpoint ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds on a damaged or foreign file
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{path} is not a readable checkpoint ({reason}); use a model.pt or last.pt written by "
+                        "noisyseg") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise UserError(f"{path} is not a noisyseg checkpoint")
     if checkpoint.get("format_version", 0) > FORMAT_VERSION:
@@ -67,6 +69,15 @@ def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:
     except (KeyError, TypeError, json.JSONDecodeError):
         raise UserError(f"{path} has no valid config_json") from None
     return checkpoint
+
+
+def require_finite_weights(state_dict: Mapping[str, torch.Tensor], path: os.PathLike | str) -> None:
+    """Refuses weights holding NaN or infinity: such a model predicts garbage (and trains none)."""
+    broken = [key for key, value in state_dict.items()
+              if torch.is_tensor(value) and value.is_floating_point() and not bool(torch.isfinite(value).all())]
+    if broken:
+        raise UserError(f"{path} holds non-finite weights (NaN or infinity in {len(broken)} tensors, e.g. {broken[0]}); "
+                        "it is damaged or from a diverged run: use another checkpoint")
 
 
 def _json_default(value: Any) -> Any:

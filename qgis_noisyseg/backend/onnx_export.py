@@ -24,7 +24,7 @@ from .. import __version__
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
 from ..core.imagery import sha256_of
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, require_finite_weights
 from .models import build_model
 
 METADATA_KEY = "noisyseg"
@@ -40,6 +40,7 @@ def export_onnx(checkpoint_path: "str | os.PathLike", out_path: "str | os.PathLi
                 overlap: Optional[int] = None, reporter=None) -> dict:
     checkpoint = load_checkpoint(checkpoint_path)
     config = checkpoint["config"]
+    require_finite_weights(checkpoint["state_dict"], checkpoint_path)
     model = build_model(config)
     missing, unexpected = model.load_state_dict(checkpoint["state_dict"], strict=False)
     if missing or unexpected:
@@ -111,6 +112,9 @@ def check_agreement(model: torch.nn.Module, onnx_path: Path, in_channels: int, t
         with torch.no_grad():
             expected = model(sample).numpy()
         got = session.run(["logits"], {"image": sample.numpy()})[0]
+        if not (np.isfinite(expected).all() and np.isfinite(got).all()):
+            raise UserError("the model's outputs are not finite (NaN or infinity) on a test input: its weights are "
+                            "damaged or from a diverged run; export another checkpoint")
         worst = max(worst, float(np.abs(expected - got).max()))
     if not worst < MAX_ABS_LOGIT_DIFFERENCE:
         raise ExportMismatch(f"onnxruntime and torch disagree on the exported model: max |logit difference| "

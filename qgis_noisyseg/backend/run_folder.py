@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..core.atomic import atomic_file, write_json
-from ..core.errors import UserError
-from .checkpoint import load_checkpoint, save_checkpoint
+from ..core.outputs import OutputPlan, is_temporary
+from .checkpoint import save_checkpoint
 
 BEST = "model.pt"
 LAST = "last.pt"
@@ -17,11 +16,17 @@ LAST = "last.pt"
 class RunFolder:
     """``model.pt`` (best), ``last.pt`` (resumable), ``config.json``, ``history.json``,
     ``curves.png`` and ``command.txt``. With ``writer=False`` (a non-zero distributed rank)
-    every write is skipped."""
+    every write is skipped.
+
+    ``open(plan)`` takes the folder through ``core.outputs`` (locked, checked, the old run kept
+    aside under --overwrite until the new one succeeds), ``commit()`` finishes it, ``abort()``
+    undoes it: a failed new run is removed unless it left a resumable ``last.pt``, and a failed
+    --overwrite puts the old run back."""
 
     def __init__(self, path: str | Path, writer: bool = True) -> None:
         self.path = Path(path)
         self.writer = writer
+        self._plan: Optional[OutputPlan] = None
 
     @property
     def best(self) -> Path:
@@ -31,24 +36,38 @@ class RunFolder:
     def last(self) -> Path:
         return self.path / LAST
 
-    def prepare(self, overwrite: bool, resume: bool) -> Optional[dict]:
-        """Checks and creates the folder; with ``resume``, returns the ``last.pt`` checkpoint."""
-        if resume:
-            if not self.last.is_file():
-                raise UserError(f"cannot resume: {self.last} does not exist")
-            return load_checkpoint(self.last)
-        if self.writer and self.path.exists() and not overwrite:
-            raise UserError(f"{self.path} already exists; pass --overwrite to replace it, --resume to continue it, or choose another --out")
-        if self.writer:
-            if self.path.exists():
-                shutil.rmtree(self.path) if self.path.is_dir() else self.path.unlink()
-            self.path.mkdir(parents=True)
-        return None
+    def plan(self, plan: OutputPlan, option: str = "--out") -> OutputPlan:
+        """Declares this folder as ``plan``'s in-place run output."""
+        plan.folder(self.path, option, "run", in_place=True, keep=lambda path: (path / LAST).is_file())
+        return plan
 
-    def write_command(self, command: Sequence[str]) -> None:
+    def open(self, plan: OutputPlan) -> None:
+        if not self.writer:
+            return
+        plan.begin()
+        self._plan = plan
+        if plan.resume:
+            for entry in self.path.iterdir():  # temporaries of a write that a killed run interrupted
+                if is_temporary(entry.name) and entry.is_file():
+                    entry.unlink()
+
+    def commit(self) -> None:
+        if self._plan is not None:
+            self._plan, plan = None, self._plan
+            plan.commit()
+
+    def abort(self) -> None:
+        if self._plan is not None:
+            self._plan, plan = None, self._plan
+            plan.abort()
+
+    def write_command(self, command: Sequence[str], resumed: bool = False) -> None:
+        """``command.txt``: the command that started the run, then one line per resume."""
         if self.writer:
-            with atomic_file(self.path / "command.txt") as tmp:
-                tmp.write_text(" ".join(_quote(a) for a in command) + "\n", encoding="utf-8")
+            path = self.path / "command.txt"
+            earlier = path.read_text(encoding="utf-8") if resumed and path.is_file() else ""
+            with atomic_file(path) as tmp:
+                tmp.write_text(earlier + " ".join(_quote(a) for a in command) + "\n", encoding="utf-8")
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         if self.writer:

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from ..core.errors import Cancelled
+from ..core.errors import Cancelled, UserError
 from ..core.metrics import miou
 from ..core.progress import Reporter
 from .data import make_loader, set_epoch
@@ -32,6 +32,14 @@ from .run_folder import RunFolder
 from .simclr import DEFAULT_TEMPERATURE, SimCLRAugment, SimCLRModel, nt_xent_loss
 
 SCHEDULES = ("cosine", "onecycle")
+
+
+class Diverged(Exception):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, loss: float) -> None:
+        super().__init__(loss)
+        self.loss = loss
 
 
 @dataclass
@@ -112,9 +120,14 @@ class EpochTrainer:
 
     def restore(self, checkpoint: dict) -> None:
         """Continues from a ``last.pt`` of this phase."""
-        self.module.load_state_dict(checkpoint["state_dict"])
-        self.optimizer.load_state_dict(checkpoint["optimizer"])
-        self.scheduler.load_state_dict(checkpoint["scheduler"])
+        try:
+            self.module.load_state_dict(checkpoint["state_dict"])
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UserError(f"{self.run.last} does not fit this run's model and optimizer ({reason[:160]}); "
+                            "start a new run with --overwrite") from None
 
     # Subclasses: one optimisation step's loss, validation metrics, the model saved as model.pt.
     def loss(self, batch) -> torch.Tensor:
@@ -125,6 +138,9 @@ class EpochTrainer:
 
     def score(self, record: dict) -> float:
         return -record["loss"]
+
+    def check_epoch(self, epoch: int) -> None:
+        """Raises a UserError when the epoch could not have taught the model anything."""
 
     def segmentation_state(self) -> dict[str, torch.Tensor]:
         return self.module.state_dict()
@@ -142,6 +158,12 @@ class EpochTrainer:
                 self._save_last()
                 self.run.write_history(progress.history)
                 raise
+            except Diverged as exc:  # the weights are garbage now: keep the last good checkpoints
+                self.run.write_history(progress.history)
+                kept = f"; the last good checkpoint is {self.run.last} (epoch {progress.epoch})" if progress.epoch else ""
+                raise UserError(f"training diverged at epoch {epoch} (loss {exc.loss}){kept}; lower --lr "
+                                f"(it was {self.options.lr:g})") from None
+            self.check_epoch(epoch)
             record = {"phase": progress.phase, "epoch": epoch, "loss": loss,
                       "lr": self.optimizer.param_groups[0]["lr"], **self.validate(),
                       "seconds": round(time.monotonic() - started, 3)}
@@ -177,6 +199,8 @@ class EpochTrainer:
             self.scaler.update()
             self.scheduler.step()
             value = loss.item()
+            if not math.isfinite(value):
+                raise Diverged(value)
             total, count = total + value, count + 1
             if self.context.is_main:
                 self.reporter.progress(self.stage, index, batches, epoch=epoch, epochs=self.epochs, loss=round(value, 5))
@@ -207,14 +231,24 @@ class SegmentationTrainer(EpochTrainer):
         self.weights = None if weights is None else weights.to(self.device)
         self.val_loader = (make_loader(val_data, self.options.batch_size, shuffle=False, seed=self.options.seed)
                            if val_data is not None and len(val_data) else None)
+        self.labelled_in_epoch = 0
 
     def loss(self, batch) -> torch.Tensor:
         images, masks = (t.to(self.device, non_blocking=True) for t in batch)
         logits = self.network(images)
-        if not (masks != self.ignore_index).any():
+        labelled = int((masks != self.ignore_index).sum())
+        self.labelled_in_epoch += labelled
+        if not labelled:
             return logits.sum() * 0.0  # cross-entropy of no pixels is NaN
         return segmentation_loss(self.options.loss, logits.float(), masks, self.weights, self.ignore_index,
                                  self.options.label_smoothing)
+
+    def check_epoch(self, epoch: int) -> None:
+        labelled, self.labelled_in_epoch = self.labelled_in_epoch, 0
+        cropped = getattr(self.loader.dataset, "crop", None) is not None  # a random crop may miss sparse labels
+        if not labelled and not cropped and not self.context.enabled:
+            raise UserError("the train tiles' masks have no labelled pixel (all 255): nothing to learn from; "
+                            "check the dataset's labels and the tiles chosen with --max-tiles/--tiles-with")
 
     def validate(self) -> dict[str, Any]:
         if self.val_loader is None:

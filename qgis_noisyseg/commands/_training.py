@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -37,9 +38,15 @@ def train_options(args: argparse.Namespace):
         value = getattr(args, name, None)
         if value is not None and value < (0 if "epochs" in name else 1):
             raise UserError(f"--{name.replace('_', '-')} must be {'at least 0' if 'epochs' in name else 'at least 1'}, got {value}")
+    for name in ("lr", "weight_decay", "temperature"):
+        value = getattr(args, name, None)
+        lowest = 0.0 if name == "weight_decay" else None
+        if value is not None and not (math.isfinite(value) and (value >= 0 if lowest == 0.0 else value > 0)):
+            bound = "at least 0" if lowest == 0.0 else "above 0"
+            raise UserError(f"--{name.replace('_', '-')} must be a finite number {bound}, got {value}")
     if args.patience is not None and args.patience < 1:
         raise UserError(f"--patience must be at least 1, got {args.patience}")
-    if not 0.0 <= args.label_smoothing < 1.0:
+    if not (math.isfinite(args.label_smoothing) and 0.0 <= args.label_smoothing < 1.0):
         raise UserError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
     return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                         schedule=args.schedule, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
@@ -48,18 +55,80 @@ def train_options(args: argparse.Namespace):
                         loss=getattr(args, "loss", "ce"))
 
 
+# What a resumed run may change: how long it trains, where, and when it stops early. Every other
+# option of the run is its own, from its config: a different value given explicitly is refused.
+RESUME_MAY_CHANGE = frozenset({"epochs", "simclr_epochs", "device", "patience"})
+# Options recorded outside the config's "training" entry: config key -> argument.
+RESUMED_ARCHITECTURE = {"encoder": "encoder", "decoder": "decoder", "base_width": "base_width",
+                        "pretraining": "method", "freeze": "freeze", "max_tiles": "max_tiles",
+                        "tiles_with": "tiles_with", "tile_size": "tile_size"}
+
+
+def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
+    """With ``--resume``: the run's ``last.pt``, after setting every option the command line
+    left at its default to the run's own value, so that the config records what is really
+    used. An option given explicitly with another value than the run's is refused, except
+    those of ``RESUME_MAY_CHANGE``; so is a dataset whose manifest changed since."""
+    from ..backend.checkpoint import load_checkpoint
+    from ..core.errors import UserError
+    from ..core.imagery import sha256_of
+
+    if not args.resume:
+        return None
+    if args.overwrite:
+        raise UserError("--resume and --overwrite contradict each other; pass one")
+    last = Path(args.out) / "last.pt"
+    if not last.is_file():
+        raise UserError(f"cannot resume: {last} does not exist; start the run without --resume")
+    checkpoint = load_checkpoint(last)
+    config = checkpoint["config"]
+    saved = {key: value for key, value in (config.get("training") or {}).items() if hasattr(args, key)}
+    for key, dest in RESUMED_ARCHITECTURE.items():
+        if key in config and hasattr(args, dest):
+            saved[dest] = config[key]
+    if config.get("tile_size") == dataset.manifest.get("tile_size"):
+        saved["tile_size"] = None  # whole tiles
+    explicit = getattr(args, "_explicit", frozenset())
+    for dest, value in saved.items():
+        if dest in RESUME_MAY_CHANGE:
+            continue
+        given = getattr(args, dest)
+        if dest in explicit and given != value and not (dest == "tile_size" and given == config.get("tile_size")):
+            flag = "--" + dest.replace("_", "-")
+            raise UserError(f"{args.out} was trained with {flag} {value}, not {given}; --resume continues a run "
+                            f"with its own settings: drop {flag}, or start a new run with another --out")
+        setattr(args, dest, value)
+    for dest in ("epochs", "simclr_epochs", "patience"):
+        if dest not in explicit and dest in saved:
+            setattr(args, dest, saved[dest])
+    digest = config.get("dataset_sha256")
+    if digest and digest != sha256_of([Path(dataset.root) / "manifest.json"]):
+        raise UserError(f"dataset {dataset.root} changed since {args.out} was started (its manifest differs); "
+                        "resume on the same dataset, or start a new run with --overwrite")
+    return checkpoint
+
+
 def open_dataset(path: str, need_labels: bool = True):
     """The dataset folder, checked to have train tiles (with labelled pixels when needed)."""
-    from ..backend.data import labelled_pixels
     from ..core.dataset import Dataset
     from ..core.errors import UserError
 
     dataset = Dataset(path)
     if not dataset.split("train"):
         raise UserError(f"dataset {path} has no train tiles; export it again with a larger image or smaller --tile")
-    if need_labels and labelled_pixels(dataset.tiles) == 0:
-        raise UserError(f"dataset {path} has no labelled pixels (every mask is 255); check the label layer and --field")
+    if need_labels:
+        check_labelled(dataset.split("train"), path)
     return dataset
+
+
+def check_labelled(tiles, path) -> None:
+    """Refuses train tiles whose masks are all ignore: training on them would learn nothing."""
+    from ..backend.data import labelled_pixels
+    from ..core.errors import UserError
+
+    if labelled_pixels(tiles) == 0:
+        raise UserError(f"the train tiles of dataset {path} have no labelled pixels (every mask pixel is 255); "
+                        "check the label layer, --field and --unlabeled")
 
 
 def check_crop(dataset, tile_size: Optional[int], multiple: int = 32) -> Optional[int]:
@@ -121,31 +190,40 @@ def tile_datasets(dataset, train_tiles, normalization: dict, crop: Optional[int]
     return train, val
 
 
-def start(args: argparse.Namespace, reporter):
-    """Device, distributed context, run folder and (with --resume) the last checkpoint."""
+def start(args: argparse.Namespace, reporter, inputs=()):
+    """Device, distributed context and the run folder, opened (locked, see ``RunFolder.open``).
+    Call it once every option is checked; wrap what follows so that a failure calls
+    ``run.abort()``, and finish with ``outputs()``, which commits the run."""
     from ..backend.distributed import DistributedContext, seed_everything, select_device
     from ..backend.run_folder import RunFolder
-    from ..core.errors import UserError
+    from ..core.outputs import plan_outputs
     from ..core.progress import Reporter
 
-    if args.resume and args.overwrite:
-        raise UserError("--resume and --overwrite contradict each other; pass one")
     context = DistributedContext.from_environment()
     device = select_device(args.device, context.local_rank)
     run = RunFolder(args.out, writer=context.is_main)
-    resumed = run.prepare(args.overwrite, args.resume)
-    if not context.is_main:
-        reporter = Reporter(quiet=True, cancel=reporter.cancel)
-    context.init(device)
-    seed_everything(args.seed + context.rank)
+    plan = run.plan(plan_outputs(args.overwrite, [(args.data, "--data"), *inputs], reporter, resume=args.resume))
     if context.is_main:
-        where = f"{context.world_size} processes" if context.enabled else "1 process"
-        reporter.info(f"training on {device} ({where})", device=str(device), world_size=context.world_size)
-        run.write_command(args.command_line)
-    return context, device, run, resumed, reporter
+        plan.check()
+        run.open(plan)
+    try:
+        if not context.is_main:
+            reporter = Reporter(quiet=True, cancel=reporter.cancel)
+        context.init(device)
+        seed_everything(args.seed + context.rank)
+        if context.is_main:
+            where = f"{context.world_size} processes" if context.enabled else "1 process"
+            reporter.info(f"training on {device} ({where})", device=str(device), world_size=context.world_size)
+            run.write_command(args.command_line, resumed=args.resume)
+    except BaseException:
+        run.abort()
+        raise
+    return context, device, run, reporter
 
 
 def outputs(run, progress) -> dict:
+    """The command's outputs; commits the run folder (its lock is released)."""
+    run.commit()
     last = progress.history[-1] if progress.history else {}
     return {"model": str(run.best), "last": str(run.last), "history": str(run.path / "history.json"),
             "epochs": len(progress.history), "final_loss": last.get("loss"), "final_val_miou": last.get("val_miou")}

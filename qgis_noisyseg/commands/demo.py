@@ -33,8 +33,6 @@ MAP_2016 = "marker2016_small.shp"
 CLASSES = "classes.json"
 FIELD = "AfgKode"
 RGB_BANDS = (3, 2, 1)  # the image's band order is B, G, R (data/README.md)
-MARKER = ".noisyseg-demo"
-EARLIER_DEMO_ENTRIES = {"noisy", "full2016", "full2016_corrupted"}  # the 3-step demo's output, no marker
 PROJECT_TIMEOUT_S = 300
 QGIS_MISSING_EXIT = 3
 
@@ -101,9 +99,9 @@ class Demo:
 
     def command(self, *argv: Any, quiet: bool = False) -> dict:
         """Runs one ``noisyseg`` sub-command in this process, as the CLI would, and records it."""
-        argv = [str(a) for a in argv]
-        args = self.parser.parse_args(argv)
-        args.command_line = ["noisyseg", *argv]
+        from ..cli import parse_command_line
+
+        args = parse_command_line(argv, self.parser)
         self.commands.append(args.command_line)
         return args._module.run(args, self.quiet if quiet else self.reporter)
 
@@ -121,8 +119,22 @@ class Demo:
     # -- the story ----------------------------------------------------------------------------
 
     def run(self) -> dict:
+        """The story, written into ``--out``: a folder that no demo wrote is refused, an earlier
+        demo's is replaced, and it comes back if this demo fails (core.outputs)."""
+        from ..core.outputs import plan_outputs
+
+        if self.out.exists() and not self.out.is_dir():
+            from ..core.errors import UserError
+
+            raise UserError(f"--out {self.out} is a file; pass a folder")
+        plan = plan_outputs(True, [(self.scene, "--data-dir")], self.reporter)
+        plan.folder(self.out, "--out", "demo", in_place=True)
+        plan.check()
+        with plan.writing():
+            return self.story()
+
+    def story(self) -> dict:
         started = time.monotonic()
-        prepare_output(self.out)
         s = self.settings
         out = self.out
         inputs = self.timed("copy inputs", copy_inputs, self.scene, out / "inputs")
@@ -311,21 +323,6 @@ class Demo:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def prepare_output(out: Path) -> None:
-    """Replaces a previous demo's output; refuses any other non-empty folder."""
-    from ..core.errors import UserError
-
-    if out.exists():
-        if not out.is_dir():
-            raise UserError(f"--out {out} is a file; pass a folder")
-        entries = {entry.name for entry in out.iterdir()}
-        if entries and MARKER not in entries and not entries <= EARLIER_DEMO_ENTRIES:
-            raise UserError(f"--out {out} is a non-empty folder that no demo wrote; pass another --out")
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    (out / MARKER).write_text("written by noisyseg demo; the next demo replaces this folder\n", encoding="utf-8")
 
 
 def copy_inputs(scene: Path, inputs: Path) -> dict:

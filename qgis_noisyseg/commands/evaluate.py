@@ -30,7 +30,17 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..core.metrics import summarize
     from ._training import check_bands
 
+    from ..backend.checkpoint import require_finite_weights
+    from ..core.outputs import plan_outputs
+
+    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data")], reporter)
+    if args.out:
+        plan.file(args.out, "--out", "metrics")
+    plan.check()
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     checkpoint = load_checkpoint(args.model)
+    require_finite_weights(checkpoint["state_dict"], args.model)
     config = checkpoint["config"]
     dataset = Dataset(args.data)
     check_bands(config, dataset, args.model)
@@ -55,7 +65,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     metrics = summarize(cm, [c["name"] for c in config["classes"]])
     metrics.update(split=args.split, tiles=len(tiles))
     if args.out:
-        write_json(args.out, metrics)
+        with plan.writing():
+            write_json(args.out, {"format": "noisyseg-metrics", **metrics})
     if not reporter.json_lines:
         reporter.info(format_table(metrics))
     return metrics

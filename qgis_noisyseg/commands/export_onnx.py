@@ -11,10 +11,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
-    from pathlib import Path
-
     from ..backend.onnx_export import export_onnx
-    from ..core.atomic import check_output_free
+    from ..core.outputs import plan_outputs
 
-    check_output_free(Path(args.out), args.overwrite)
-    return export_onnx(args.model, args.out, overlap=args.overlap, reporter=reporter)
+    plan = plan_outputs(args.overwrite, [(args.model, "--model")], reporter)
+    plan.file(args.out, "--out", "onnx")
+    plan.check()
+    with plan.writing():
+        return export_onnx(args.model, args.out, overlap=args.overlap, reporter=reporter)

@@ -26,8 +26,7 @@ def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: 
         return requested
     if pretraining == "simclr":
         return "encoder"
-    same_classes = [(c["id"], c["name"]) for c in pretrained_classes] == [(c["id"], c["name"]) for c in dataset_classes]
-    return "all" if same_classes and not decoder_changes else "encoder"
+    return "all" if same_class_set(pretrained_classes, dataset_classes) and not decoder_changes else "encoder"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,25 +46,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
-    from ..backend.checkpoint import load_checkpoint
+    from pathlib import Path
+
+    from ..backend.checkpoint import load_checkpoint, require_finite_weights
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
     from ..backend.training import Progress, SegmentationTrainer
     from ..core.errors import UserError
-    from ._training import (check_bands, check_crop, open_dataset, outputs, run_config, start, tile_datasets,
-                            train_options)
+    from ._training import (check_bands, check_crop, check_labelled, open_dataset, outputs, resume_checkpoint,
+                            run_config, start, tile_datasets, train_options)
 
+    dataset = open_dataset(args.data, need_labels=False)
+    resumed = resume_checkpoint(args, dataset)
     options = train_options(args)
-    dataset = open_dataset(args.data)
     crop = check_crop(dataset, args.tile_size)
     containing = dataset.class_named(args.tiles_with, "--tiles-with") if args.tiles_with else None
     train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed, containing)
+    check_labelled(train_tiles, args.data)
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:
         source = pretrained["config"]
         check_bands(source, dataset, args.init)
+        require_finite_weights(pretrained["state_dict"], args.init)
         args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],
                                          bool(args.decoder and args.decoder != source["decoder"]), source.get("pretraining"))
+        if "head" in TRANSFERS[args.transfer] and not same_class_set(source.get("classes", []), dataset.manifest["classes"]):
+            raise UserError(f"--transfer {args.transfer} copies the head, but {args.init} was trained on other classes than "
+                            f"dataset {args.data}; use --transfer encoder+decoder (or auto), which starts a fresh head")
         architecture = {k: source[k] for k in ("encoder", "base_width", "decoder", "decoder_channels") if k in source}
         if args.decoder and args.decoder != source["decoder"]:
             if "decoder" in TRANSFERS[args.transfer]:
@@ -81,27 +88,47 @@ def run(args: argparse.Namespace, reporter) -> dict:
                         transfer=None if pretrained is None else args.transfer, freeze=args.freeze,
                         max_tiles=args.max_tiles, tiles_with=containing,
                         train_tiles=[t["id"] for t in train_tiles] if args.max_tiles or args.tiles_with else None)
-    build_model(config)  # checks the architecture before anything is written
-    context, device, run_folder, resumed, reporter = start(args, reporter)
-    model = build_model(config)  # after seeding, so the fresh parts are reproducible
+    freeze_parts = [part.strip() for part in args.freeze.split(",") if part.strip()] if args.freeze != "none" else []
+    check_trainable(build_model(config), freeze_parts, args.freeze)  # the architecture too, before anything is written
     if resumed:
-        check_bands(resumed["config"], dataset, str(run_folder.last))
-    elif pretrained:
-        report = transfer_weights(model, pretrained["state_dict"], TRANSFERS[args.transfer])
-        reporter.info(f"copied {report['copied']} tensors ({args.transfer}) from {args.init}",
-                      skipped=report["skipped_shape_mismatch"], missing=report["missing"])
-    if args.freeze != "none":
-        freeze(model, [part.strip() for part in args.freeze.split(",") if part.strip()])
+        check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
     train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop)
     progress = Progress.from_config(resumed["config"], "supervised") if resumed else Progress("supervised")
     weights = class_weights(train_tiles, dataset.classes.num_classes) if options.class_weights else None
+    inputs = [] if pretrained is None else [(args.init, "--init")]
+    context, device, run_folder, reporter = start(args, reporter, inputs)
     try:
+        model = build_model(config)  # after seeding, so the fresh parts are reproducible
+        if pretrained and not resumed:
+            report = transfer_weights(model, pretrained["state_dict"], TRANSFERS[args.transfer])
+            reporter.info(f"copied {report['copied']} tensors ({args.transfer}) from {args.init}",
+                          skipped=report["skipped_shape_mismatch"], missing=report["missing"])
+        if freeze_parts:
+            freeze(model, freeze_parts)
         trainer = SegmentationTrainer(model, train_data, val_data, dataset.classes.num_classes, options, options.epochs,
                                       run=run_folder, reporter=reporter, device=device, context=context, config=config,
                                       progress=progress, weights=weights, ignore_index=dataset.ignore_index)
         if resumed:
             trainer.restore(resumed)
         progress = trainer.fit()
+    except BaseException:
+        run_folder.abort()
+        raise
     finally:
         context.shutdown()
     return outputs(run_folder, progress)
+
+
+def same_class_set(a: list, b: list) -> bool:
+    return [(c["id"], c["name"]) for c in a] == [(c["id"], c["name"]) for c in b]
+
+
+def check_trainable(model, parts: list, text: str) -> None:
+    from ..backend.models import freeze
+    from ..core.errors import UserError
+
+    if parts:
+        freeze(model, parts)
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise UserError(f"--freeze {text} freezes the whole model, which leaves nothing to train; "
+                        "freeze fewer parts, e.g. --freeze encoder")

@@ -30,30 +30,42 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     from pathlib import Path
 
-    from ..core.atomic import check_output_free
+    from ..core.outputs import plan_outputs
     from ..inference import OnnxSegmenter, predict_raster
-    from ..inference.disagreement import model_class_map, write_disagreement
+    from ..inference.disagreement import check_disagreement_source, model_class_map, write_disagreement
     from ..inference.resample import predict_resampled
+    from ..inference.sliding import check_image
 
     out = Path(args.out)
     disagreement_out = None
     if args.disagreement_with:
         disagreement_out = Path(args.disagreement_out or out.with_name(f"{out.stem}_disagreement.tif"))
-    for path in (out, args.confidence, args.probabilities, disagreement_out):
+    plan = plan_outputs(args.overwrite, [(args.model, "--model"), (args.image, "--image"),
+                                         (args.disagreement_with, "--disagreement-with")], reporter)
+    for path, option, styled in ((out, "--out", True), (args.confidence, "--confidence", True),
+                                 (args.probabilities, "--probabilities", False),
+                                 (disagreement_out, "--disagreement-out", True)):
         if path:
-            check_output_free(Path(path), args.overwrite)
+            plan.file(path, option, "geotiff")
+            if styled:
+                plan.file(Path(path).with_suffix(".qml"), f"{option} (its .qml style)", "style")
+    plan.check()
+    check_image(args.image)
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
+    field = None
+    if disagreement_out is not None:  # checked before the whole raster is predicted, not after
+        field = args.disagreement_field or segmenter.metadata.raw.get("provenance", {}).get("label_field")
+        check_disagreement_source(args.disagreement_with, args.image, model_class_map(segmenter.classes), field)
     reporter.emit("info", message=f"predicting with {segmenter.provider}", provider=segmenter.provider)
     predict = predict_resampled if args.resample else predict_raster
-    outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
-                      confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
-                      extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
-                      reporter=reporter)
-    if disagreement_out is not None:
-        provenance = segmenter.metadata.raw.get("provenance", {})
-        field = args.disagreement_field or provenance.get("label_field")
-        outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
-                                          class_map=model_class_map(segmenter.classes), field=field,
-                                          reporter=reporter))
+    with plan.writing():
+        outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
+                          confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
+                          extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
+                          reporter=reporter)
+        if disagreement_out is not None:
+            outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
+                                              class_map=model_class_map(segmenter.classes), field=field,
+                                              reporter=reporter))
     outputs["provider"] = segmenter.provider
     return outputs

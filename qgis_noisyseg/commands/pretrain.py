@@ -27,30 +27,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
+    from pathlib import Path
+
     from ..backend.data import class_weights
     from ..backend.models import build_model, transfer_weights
     from ..backend.simclr import SimCLRModel
     from ..backend.training import Progress, SegmentationTrainer, SimCLRTrainer
     from ..core.errors import UserError
-    from ._training import (check_bands, check_crop, open_dataset, outputs, run_config, start, tile_datasets,
-                            train_options)
+    from ._training import (check_bands, check_crop, open_dataset, outputs, resume_checkpoint, run_config, start,
+                            tile_datasets, train_options)
 
-    options = train_options(args)
     dataset = open_dataset(args.data, need_labels=args.method != "simclr")
+    resumed = resume_checkpoint(args, dataset)
+    options = train_options(args)
     crop = check_crop(dataset, args.tile_size)
+    if "simclr" in args.method and args.batch_size < 2:
+        raise UserError(f"SimCLR contrasts the tiles of a batch with each other: --batch-size {args.batch_size} gives it "
+                        "nothing to contrast; use --batch-size 2 or more")
     if "simclr" in args.method and len(dataset.split("train")) < max(args.batch_size, 2):
         raise UserError(f"SimCLR needs at least --batch-size (and 2) train tiles per batch; dataset {args.data} has "
                         f"{len(dataset.split('train'))}; lower --batch-size")
+    if resumed:
+        check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
     architecture = {"encoder": args.encoder, "decoder": args.decoder, "base_width": args.base_width}
     normalization = dataset.manifest["band_stats"]
     config = run_config(dataset, architecture, normalization, args, options, pretraining=args.method, init=None)
     build_model(config)  # checks the architecture before anything is written
-    context, device, run_folder, resumed, reporter = start(args, reporter)
-    if resumed:
-        check_bands(resumed["config"], dataset, str(run_folder.last))
+    train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop)
     resumed_phase = resumed["config"].get("progress", {}).get("phase") if resumed else None
     history = resumed["config"].get("history", []) if resumed else []
-    train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop)
+    context, device, run_folder, reporter = start(args, reporter)
     common = dict(run=run_folder, reporter=reporter, device=device, context=context)
     try:
         encoder_state = None
@@ -77,6 +83,9 @@ def run(args: argparse.Namespace, reporter) -> dict:
             if resumed_phase == "supervised":
                 trainer.restore(resumed)
             progress = trainer.fit()
+    except BaseException:
+        run_folder.abort()
+        raise
     finally:
         context.shutdown()
     return outputs(run_folder, progress)

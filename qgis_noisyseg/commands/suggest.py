@@ -21,12 +21,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
+    from ..core.outputs import plan_outputs
     from ..inference.model import OnnxSegmenter
     from ..inference.suggest import suggest_tiles
 
+    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data")], reporter)  # only its own file is replaced
+    if args.out:
+        plan.file(args.out, "--out", "suggestions")
+    plan.check()
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
-    outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
-                            batch_size=args.batch_size, out=args.out, reporter=reporter)
+    with plan.writing():
+        outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
+                                batch_size=args.batch_size, out=args.out, reporter=reporter)
     if not reporter.json_lines:
         reporter.info(format_table(outputs["suggestions"]))
     return outputs

@@ -1,8 +1,14 @@
 """Atomic output: write under a temporary name beside the target, then rename.
 
 An interrupted command therefore never leaves a half-written file or folder under the final
-name. The temporary name starts with the target's name and holds ``.tmp-``, so stray ones are
-easy to recognise (and are git-ignored).
+name. The temporary name is the target's name followed by ``.tmp-``, so the next command on
+the same target recognises and removes the ones a killed run left (``core.outputs``), and they
+are git-ignored. Files and folders get the permissions of the user's umask, as any program's
+would (``tempfile`` alone makes them private to the user, which a shared project folder or a
+QGIS running as another account cannot read).
+
+Which outputs a command may replace, and the locks that keep two commands off one output, are
+``core.outputs``'s business: these functions only write.
 """
 
 from __future__ import annotations
@@ -13,27 +19,59 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from .errors import UserError
+from .outputs import TMP_INFIX, folder_kind, foreign_entries, write_marker
 
 
-def check_output_free(target: Path, overwrite: bool) -> None:
-    if target.exists() and not overwrite:
-        raise UserError(f"{target} already exists; pass --overwrite to replace it, or choose another --out")
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _current_umask()
+
+
+def _chmod(path: Path, mode: int) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(path, mode & ~UMASK)
+
+
+def temporary_dir(target: Path) -> Path:
+    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}{TMP_INFIX}", dir=target.parent))
+    _chmod(tmp, 0o777)
+    return tmp
+
+
+def temporary_file(target: Path, suffix: str = "") -> Path:
+    fd, name = tempfile.mkstemp(prefix=f"{target.name}{TMP_INFIX}", suffix=suffix or target.suffix, dir=target.parent)
+    os.close(fd)
+    _chmod(Path(name), 0o666)
+    return Path(name)
 
 
 @contextlib.contextmanager
-def atomic_dir(target: os.PathLike | str, overwrite: bool = False) -> Iterator[Path]:
-    """Yields a fresh temporary folder; on success it replaces ``target``."""
+def atomic_dir(target: os.PathLike | str, kind: Optional[str] = None) -> Iterator[Path]:
+    """Yields a fresh temporary folder; on success it replaces ``target``. With ``kind``, the
+    folder gets noisyseg's output marker of that kind, and an existing ``target`` is replaced
+    only if it is a noisyseg folder of that kind holding nothing else (checked again at the
+    rename: the command checked it at its start)."""
     target = Path(target)
-    check_output_free(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
+    tmp = temporary_dir(target)
     try:
         yield tmp
+        if kind is not None:
+            write_marker(tmp, kind)
+        if target.is_dir() and not any(target.iterdir()):
+            target.rmdir()  # an empty folder holds nothing to lose
         if target.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-old-", dir=target.parent))
+            if kind is not None and (folder_kind(target) != kind or foreign_entries(target, kind)):
+                raise UserError(f"{target} changed while this command ran and is no longer a noisyseg {kind} "
+                                "folder; nothing was replaced")
+            trash = Path(tempfile.mkdtemp(prefix=f"{target.name}{TMP_INFIX}old-", dir=target.parent))
             os.replace(target, trash / "old")
             os.replace(tmp, target)
             shutil.rmtree(trash, ignore_errors=True)
@@ -50,9 +88,7 @@ def atomic_file(target: os.PathLike | str, suffix: str = "") -> Iterator[Path]:
     format); on success it is renamed onto ``target``."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f"{target.stem}.tmp-", suffix=suffix or target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = temporary_file(target, suffix)
     try:
         yield tmp
         os.replace(tmp, target)

@@ -26,12 +26,13 @@ from rasterio.crs import CRS
 from rasterio.transform import array_bounds
 
 from .. import __version__
-from .atomic import atomic_dir, check_output_free, write_json
+from .atomic import atomic_dir, write_json
 from .classes import BACKGROUND, IGNORE, ClassDef, ClassMap, normalize_value
 from .dataset import MANIFEST, Dataset, class_histogram, mask_profile
 from .errors import UserError
 from .imagery import sha256_of
 from .labels import VectorLabels, is_vector, parse_label_arg
+from .outputs import plan_outputs
 from .progress import Reporter
 
 UNLABELED_CHOICES = ("background", "ignore")
@@ -59,14 +60,14 @@ def build_clean_dataset(
     reporter = reporter or Reporter(quiet=True)
     noisy = Dataset(data)
     out = Path(out)
-    if out.resolve() == noisy.root.resolve():
-        raise UserError(f"--out must differ from the noisy dataset {noisy.root}")
     unlabeled = unlabeled or noisy.manifest.get("unlabeled", "ignore")
     if unlabeled not in UNLABELED_CHOICES:
         raise UserError(f"--unlabeled must be one of {', '.join(UNLABELED_CHOICES)}, got {unlabeled!r}")
     if not (math.isfinite(val_fraction) and 0.0 <= val_fraction < 1.0):
         raise UserError(f"--val-fraction must be at least 0 and below 1, got {val_fraction}")
-    check_output_free(out, overwrite)
+    plan = plan_outputs(overwrite, [(data, "--data"), (labels, "--labels"), (tiles, "--tiles")], reporter)
+    plan.folder(out, "--out", "dataset")
+    plan.check()
 
     done_tiles = _done_tiles(tiles, noisy)
     splits = assign_clean_splits([t["id"] for t in done_tiles], val_fraction)
@@ -78,7 +79,7 @@ def build_clean_dataset(
     burner = _clean_labels(labels, field, image_crs, image_bounds, class_map, noisy)
     fill = BACKGROUND if unlabeled == "background" else IGNORE
 
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with plan.writing(), atomic_dir(out, "dataset") as tmp:
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         entries = []

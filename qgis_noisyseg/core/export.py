@@ -19,13 +19,14 @@ import rasterio
 from rasterio.windows import Window, bounds as window_bounds, transform as window_transform
 
 from .. import __version__
-from .atomic import atomic_dir, check_output_free, write_json
+from .atomic import atomic_dir, write_json
 from .classes import BACKGROUND, IGNORE, ClassMap
 from .dataset import FORMAT, FORMAT_VERSION, MANIFEST, RunningBandStats, class_histogram, mask_profile
 from .errors import UserError
 from .grid import assign_splits, default_block_px, tile_rows
 from .imagery import Imagery, crs_label
 from .labels import RasterLabels, VectorLabels, open_label_source
+from .outputs import plan_outputs
 from .progress import Reporter
 
 UNLABELED_CHOICES = ("background", "ignore")
@@ -67,7 +68,10 @@ def export_dataset(
         raise UserError("--min-valid must be a fraction between 0 and 1")
     if not labels:
         raise UserError("give at least one --labels source")
-    check_output_free(out, overwrite)
+    plan = plan_outputs(overwrite, [(image, "--image"), *((text, "--labels") for text in labels), (classes, "--classes")],
+                        reporter)
+    plan.folder(out, "--out", "dataset")
+    plan.check()
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20))  # bytes: small numbers are not MB here
@@ -87,7 +91,7 @@ def export_dataset(
         splits, dropped = assign_splits([t for row in rows for t in row], split, block_px, seed)
         fill = BACKGROUND if unlabeled == "background" else IGNORE
 
-        with atomic_dir(out, overwrite=overwrite) as tmp:
+        with plan.writing(), atomic_dir(out, "dataset") as tmp:
             (tmp / "images").mkdir()
             (tmp / "masks").mkdir()
             entries, band_stats = _write_tiles(tmp, img, sources, class_map, rows, splits, fill, min_valid, reporter)

@@ -8,6 +8,8 @@ tile whose footprint reaches into a block of another split is dropped, so tiles 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -60,7 +62,7 @@ def parse_split(text: str) -> tuple[float, float, float]:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
         parts = []
-    if len(parts) != 3 or any(p < 0 for p in parts) or sum(parts) <= 0:
+    if len(parts) != 3 or any(not math.isfinite(p) or p < 0 for p in parts) or sum(parts) <= 0:
         raise UserError(f"--split {text!r}: expected three non-negative fractions train,val,test such as 0.8,0.1,0.1")
     total = sum(parts)
     return parts[0] / total, parts[1] / total, parts[2] / total

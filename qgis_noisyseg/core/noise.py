@@ -33,6 +33,7 @@ from affine import Affine
 from shapely.geometry import shape
 
 from .atomic import atomic_dir, write_json
+from .outputs import plan_outputs
 from .dataset import class_histogram
 from .errors import UserError
 from .progress import Reporter
@@ -180,8 +181,9 @@ def corrupt_dataset(
     if not manifest_path.is_file():
         raise UserError(f"{src} is not a noisyseg dataset (no manifest.json)")
     kinds = check_noise_args(rate, kinds)
-    if out.resolve() == src:
-        raise UserError(f"the output folder must differ from the source dataset {src}")
+    plan = plan_outputs(overwrite, [(src, "--data")], reporter)
+    plan.folder(out, "--out", "dataset")
+    plan.check()
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     ignore_value = int(manifest.get("ignore_index", 255))
     unlabeled = manifest.get("unlabeled", "ignore")
@@ -192,7 +194,7 @@ def corrupt_dataset(
     tiles = manifest["tiles"]
 
     total = NoiseReport(objects=0, touched={kind: 0 for kind in kinds})
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with plan.writing(), atomic_dir(out, "dataset") as tmp:
         for i, tile in enumerate(tiles):
             _link_or_copy(src / tile["image"], tmp / tile["image"])
             with rasterio.open(src / tile["image"]) as image:

@@ -20,6 +20,7 @@ from rasterio.windows import Window, bounds as window_bounds, transform as windo
 from ..core.atomic import atomic_file
 from ..core.classes import IGNORE, ClassMap
 from ..core.labels import RasterLabels, open_label_source
+from ..core.outputs import GEOTIFF_TAG
 from ..core.progress import Reporter
 from .qml import write_class_qml
 
@@ -34,6 +35,22 @@ def model_class_map(classes: list[dict]) -> ClassMap:
     values matches its own id, so a raster of class ids (a noisy mask mosaic) works too."""
     entries = [{**cls, "values": cls.get("values") or [str(cls["id"])]} for cls in classes]
     return ClassMap.from_json({"classes": entries}, source="the model's classes")
+
+
+def check_disagreement_source(labels: str, image_path: "str | os.PathLike", class_map: ClassMap,
+                              field: Optional[str], encoding: Optional[str] = None) -> None:
+    """Opens the map as ``write_disagreement`` will, so that a missing file, a wrong field or a
+    map that misses the image fails before the prediction, not after it."""
+    from ..core.imagery import open_raster
+
+    with open_raster(image_path, "image") as image:
+        crs, bounds = image.crs, tuple(image.bounds)
+    source = open_label_source(labels, crs, bounds, field=field, encoding=encoding, all_touched=False)
+    try:
+        source.bind(class_map)
+    finally:
+        if isinstance(source, RasterLabels):
+            source.close()
 
 
 def write_disagreement(prediction_path: "str | os.PathLike", labels: str, out_path: "str | os.PathLike", *,
@@ -70,6 +87,7 @@ def write_disagreement(prediction_path: "str | os.PathLike", labels: str, out_pa
                 if reporter is not None:
                     reporter.progress("disagreement", i + 1, len(strips))
             dst.write_colormap(1, {AGREE: (255, 255, 255, 0), DISAGREE: (228, 26, 28, 255), IGNORE: (0, 0, 0, 0)})
+            dst.update_tags(**{GEOTIFF_TAG: "disagreement"})
         write_class_qml(tmp_style, STYLE)
     fraction = disagreeing / labelled if labelled else None
     return {"disagreement": str(out_path), "disagreement_style": str(out_path.with_suffix(".qml")),

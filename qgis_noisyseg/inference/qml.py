@@ -10,6 +10,8 @@ import os
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
+from ..core.outputs import STYLE_COMMENT
+
 QGIS_VERSION = "3.22.0"
 # Low confidence red, high green (ColorBrewer RdYlGn end points and middle).
 _CONFIDENCE_RAMP = ("#d7191c", "#ffffbf", "#1a9641")
@@ -57,6 +59,7 @@ def _write(path: "str | os.PathLike", renderer: ET.Element) -> None:
     body = ET.tostring(root, encoding="unicode")
     with open(path, "w", encoding="utf-8") as stream:
         stream.write("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n")
+        stream.write(f"<!-- {STYLE_COMMENT} -->\n")
         stream.write(body + "\n")
 
 

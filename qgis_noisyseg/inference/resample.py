@@ -24,6 +24,7 @@ from rasterio.windows import Window
 
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
+from ..core.outputs import GEOTIFF_TAG, TMP_INFIX
 from ..core.progress import Reporter
 from .grid import extent_window
 from .model import OnnxSegmenter
@@ -52,7 +53,7 @@ def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike",
         width, height = max(1, round(src.width / scale_x)), max(1, round(src.height / scale_y))
         transform = src.transform * Affine.scale(src.width / width, src.height / height)
         reading = Resampling.average if min(scale_x, scale_y) > 1 else Resampling.bilinear
-        with tempfile.TemporaryDirectory(prefix=".noisyseg-resample-", dir=Path(out_path).resolve().parent) as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{Path(out_path).name}{TMP_INFIX}resample-", dir=Path(out_path).resolve().parent) as tmp:
             tmp = Path(tmp)
             with WarpedVRT(src, crs=src.crs, transform=transform, width=width, height=height, resampling=reading) as vrt:
                 at_model_gsd = predict_raster(
@@ -79,7 +80,7 @@ def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike",
 def _warp_back(source: Path, destination: Path, target: dict, resampling: Resampling) -> None:
     with rasterio.open(source) as prediction:
         colormap = prediction.colormap(1) if prediction.count == 1 and prediction.dtypes[0] == "uint8" and _has_colormap(prediction) else None
-        tags = prediction.tags(1)
+        tags, dataset_tags = prediction.tags(1), prediction.tags()
         with WarpedVRT(prediction, crs=target["crs"], transform=target["transform"], width=target["width"],
                        height=target["height"], resampling=resampling, nodata=prediction.nodata) as back:
             rasterio.shutil.copy(back, destination, driver="GTiff", tiled=True, blockxsize=BLOCK_SIZE,
@@ -88,6 +89,7 @@ def _warp_back(source: Path, destination: Path, target: dict, resampling: Resamp
         if colormap is not None:
             dst.write_colormap(1, colormap)
         dst.update_tags(1, **tags)
+        dst.update_tags(**{key: value for key, value in dataset_tags.items() if key == GEOTIFF_TAG})
         dst.build_overviews(overview_factors(dst.width, dst.height),
                             Resampling.nearest if resampling == Resampling.nearest else Resampling.average)
 

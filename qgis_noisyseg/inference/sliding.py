@@ -28,6 +28,7 @@ from rasterio.windows import Window
 
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
+from ..core.imagery import SUPPORTED_DTYPES
 from ..core.progress import Reporter
 from .accumulator import StripAccumulator
 from .grid import TileLayout, check_tiling, extent_window
@@ -184,10 +185,20 @@ def _open_image(path: "str | os.PathLike") -> Iterator[rasterio.DatasetReader]:
         yield image
 
 
+def check_image(path: "str | os.PathLike") -> None:
+    """The checks of ``predict_raster``'s image, run before any model is loaded."""
+    with _open_image(path):
+        pass
+
+
 def _require_georeferencing(image, name) -> None:
     if image.crs is None or image.transform.is_identity:
         raise UserError(f"{name}: the image has no georeferencing (CRS and geotransform); "
                         "assign them in QGIS (Raster > Projections) first")
+    dtypes = set(image.dtypes)
+    if len(dtypes) != 1 or next(iter(dtypes)) not in SUPPORTED_DTYPES:
+        raise UserError(f"{name}: the image has data type {', '.join(sorted(dtypes))}; supported are "
+                        f"{', '.join(SUPPORTED_DTYPES)} (convert with gdal_translate -ot)")
 
 
 def _model_bands(image: rasterio.DatasetReader, segmenter: OnnxSegmenter, path: "str | os.PathLike") -> list[int]:

@@ -62,7 +62,7 @@ def suggest_tiles(
     ranked = sorted(scored, key=lambda s: (s["score"] is None, -(s["score"] or 0.0), s["tile_id"]))
     suggestions = [s for s in ranked if s["score"] is not None][:top]
     if out is not None:
-        write_json(out, {"model": str(Path(segmenter.path).resolve()), "dataset": str(dataset.root.resolve()),
+        write_json(out, {"format": "noisyseg-suggestions", "model": str(Path(segmenter.path).resolve()), "dataset": str(dataset.root.resolve()),
                          "by": by, "split": split, "tiles": ranked})
     return {"suggestions": suggestions, "file": None if out is None else str(out), "tiles_scored": len(scored)}
 

@@ -22,6 +22,7 @@ import rasterio
 from rasterio.enums import Resampling
 
 from ..core.classes import colour_table
+from ..core.outputs import GEOTIFF_TAG
 
 BLOCK_SIZE = 256
 CLASS_NODATA = 255
@@ -55,6 +56,7 @@ class PredictionWriter:
         self.class_raster.write_colormap(1, colour_table((cls["id"], cls["color"]) for cls in classes))
         self.class_raster.update_tags(1, **{f"CLASS_{cls['id']}": cls["name"] for cls in classes})
         self.class_raster.set_band_description(1, "class")
+        self.class_raster.update_tags(**{GEOTIFF_TAG: "classes"})
 
         self.confidence_raster = None
         if confidence_path is not None:
@@ -63,6 +65,7 @@ class PredictionWriter:
                 nodata=CONFIDENCE_NODATA[confidence_dtype], **base))
             unit = "percent" if confidence_dtype == "uint8" else "fraction"
             self.confidence_raster.set_band_description(1, f"confidence ({unit})")
+            self.confidence_raster.update_tags(**{GEOTIFF_TAG: "confidence"})
 
         self.probability_raster = None
         if probabilities_path is not None:
@@ -71,6 +74,7 @@ class PredictionWriter:
                 nodata=PROBABILITY_NODATA, **base))
             for band, cls in enumerate(classes, start=1):
                 self.probability_raster.set_band_description(band, cls["name"])
+            self.probability_raster.update_tags(**{GEOTIFF_TAG: "probabilities"})
 
     def write_rows(self, first_row: int, probabilities: np.ndarray, valid: np.ndarray) -> None:
         """Takes final rows ``first_row..`` (consecutive with the previous call) from blended

@@ -19,7 +19,6 @@ import functools
 import io
 import json
 import math
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -260,21 +259,44 @@ class Study:
         self._prepare(settings, overwrite, command)
 
     def _prepare(self, settings: dict, overwrite: bool, command: Optional[Sequence[str]]) -> None:
+        """Checks the folder: a study of the same kind and settings is resumed, another one is
+        replaced only with --overwrite (see core.outputs), anything else is refused."""
+        from ..core.outputs import foreign_entries, plan_outputs
+
         study_file = self.root / STUDY_FILE
-        if self.root.exists():
-            if not self.root.is_dir():
-                raise UserError(f"--out {self.root} is a file; choose a folder")
-            if study_file.is_file():
+        resume = False
+        if self.root.is_dir() and study_file.is_file() and not overwrite:
+            try:
                 saved = json.loads(study_file.read_text(encoding="utf-8"))
-                if overwrite:
-                    shutil.rmtree(self.root)
-                else:
-                    _check_same(saved, self.kind, settings, self.root)
-            elif any(self.root.iterdir()):
-                raise UserError(f"--out {self.root} exists and is not a study folder (no {STUDY_FILE}); choose another --out")
-        self.root.mkdir(parents=True, exist_ok=True)
+            except (OSError, ValueError):
+                raise UserError(f"{study_file} is damaged (not JSON); pass --overwrite to start the study again, "
+                                "or choose another --out") from None
+            _check_same(saved, self.kind, settings, self.root)
+            foreign = foreign_entries(self.root, "study")
+            if foreign:
+                raise UserError(f"--out {self.root} holds {', '.join(foreign[:3])}, which the study did not write; "
+                                "move it away or choose another --out")
+            resume = True
+        elif self.root.is_dir() and not study_file.is_file() and any(self.root.iterdir()) and not overwrite:
+            raise UserError(f"--out {self.root} exists and is not a study folder (no {STUDY_FILE}); choose another --out")
+        inputs = [(settings[key], f"--{key}") for key in DATASET_KEYS if settings.get(key)]
+        self._plan = plan_outputs(overwrite, inputs, self.reporter, resume=resume)
+        self._plan.folder(self.root, "--out", "study", in_place=True, keep=lambda path: True)
+        self._plan.check()
+        self._plan.begin()
         write_json(study_file, {"format": "noisyseg-study", "kind": self.kind, "settings": settings,
                                 "command": list(command) if command else None})
+
+    def __enter__(self) -> "Study":
+        return self
+
+    def __exit__(self, kind, value, traceback) -> None:
+        """Success deletes a study that --overwrite replaced; a failure keeps this one (it
+        resumes), or, under --overwrite, puts the replaced one back."""
+        if kind is None:
+            self._plan.commit()
+        else:
+            self._plan.abort()
 
     def plan(self, total: int) -> None:
         self.total = total
@@ -345,9 +367,9 @@ class Study:
 
     def command(self, argv: Sequence[str], name: str) -> dict:
         """``noisyseg ARGV`` in this process, through the command's own ``run``."""
-        argv = [str(a) for a in argv]
-        args = _parser().parse_args(argv)
-        args.command_line = ["noisyseg", *argv]
+        from ..cli import parse_command_line
+
+        args = parse_command_line(argv, _parser())
         return args._module.run(args, _RunReporter(self, name))
 
     def outputs(self, **files: Path) -> dict:
@@ -360,18 +382,34 @@ def _check_same(saved: dict, kind: str, settings: dict, root: Path) -> None:
         raise UserError(f"{root} holds a {saved.get('kind')} study, not {kind}; choose another --out")
     defaults = asdict(TrainingSettings())  # settings added since the study was started
     old = {**{key: value for key, value in defaults.items() if key in settings}, **saved.get("settings", {})}
-    changed = [key for key in sorted(set(old) | set(settings)) if old.get(key) != settings.get(key)]
+    for key in DATASET_KEYS:
+        digest = f"{key}_sha256"
+        if old.get(digest) and settings.get(digest) and old[digest] != settings[digest]:
+            raise UserError(f"the --{key} dataset {settings.get(key)} changed since {root} was started (its manifest "
+                            "differs), so the study's results are not its; rerun with the same dataset, choose another "
+                            "--out, or pass --overwrite")
+    changed = [key for key in sorted(set(old) | set(settings)) if old.get(key) != settings.get(key)
+               and not (key.endswith("_sha256") and key not in old)]  # studies started before the checksums
     if changed:
         key = changed[0]
         raise UserError(f"{root} was run with other settings ({key}: {old.get(key)} there, {settings.get(key)} now); "
                         "rerun with the same options to resume it, choose another --out, or pass --overwrite")
 
 
+DATASET_KEYS = ("noisy", "clean", "test")
+
+
 def study_settings(settings: TrainingSettings, **extra: Any) -> dict:
-    """The settings recorded in study.json: JSON-plain, paths as resolved strings."""
+    """The settings recorded in study.json: JSON-plain, paths as resolved strings, and the
+    checksum of each dataset's manifest (``clean_sha256``, ...): a rerun resumes only on the
+    same datasets, not on others swapped in at the same paths."""
+    from ..core.imagery import sha256_of
+
     record = asdict(settings)
     for key, value in extra.items():
         record[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
+        if key in DATASET_KEYS and value is not None and (Path(value) / "manifest.json").is_file():
+            record[f"{key}_sha256"] = sha256_of([Path(value) / "manifest.json"])
     return json.loads(json.dumps(record))
 
 

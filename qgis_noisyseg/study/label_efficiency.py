@@ -51,38 +51,38 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
 
     recorded = study_settings(settings, noisy=noisy, clean=clean, test=test, test_split=test_split, transfer=transfer,
                               freeze=freeze)
-    study = Study(out, "label-efficiency", recorded, reporter, overwrite, command)
-    study.plan(len(pretrain_methods) + len(ks) * len(inits) * len(seeds))
-    evaluate_pretrained = (test, test_split) if noisy_data is not None and same_classes(noisy_data, test_data) else None
-    pretrained = {}
-    for method in pretrain_methods:
-        pretrained[method] = study.pretrained(f"{slug(method)}", settings.pretrain_argv(noisy, method),
-                                              evaluate_on=None if method == "simclr" else evaluate_pretrained)
-    rows = []
-    for seed in seeds:
-        for k in ks:
-            for init in inits:
-                model = Path(pretrained[init]["model"]) if init in pretrained else None
-                argv = settings.finetune_argv(clean, model, k, seed, tiles_of[k], transfer=transfer, freeze=freeze)
-                fields = {"init": init, "k": str(k), "tiles": tiles_of[k], "seed": seed}
-                rows.append(study.finetuned(f"{slug(init)}_k{k}_s{seed}", argv, test, test_split, fields))
-    rows.sort(key=lambda r: (inits.index(r["init"]), r["tiles"], r["seed"]))
+    with Study(out, "label-efficiency", recorded, reporter, overwrite, command) as study:
+        study.plan(len(pretrain_methods) + len(ks) * len(inits) * len(seeds))
+        evaluate_pretrained = (test, test_split) if noisy_data is not None and same_classes(noisy_data, test_data) else None
+        pretrained = {}
+        for method in pretrain_methods:
+            pretrained[method] = study.pretrained(f"{slug(method)}", settings.pretrain_argv(noisy, method),
+                                                  evaluate_on=None if method == "simclr" else evaluate_pretrained)
+        rows = []
+        for seed in seeds:
+            for k in ks:
+                for init in inits:
+                    model = Path(pretrained[init]["model"]) if init in pretrained else None
+                    argv = settings.finetune_argv(clean, model, k, seed, tiles_of[k], transfer=transfer, freeze=freeze)
+                    fields = {"init": init, "k": str(k), "tiles": tiles_of[k], "seed": seed}
+                    rows.append(study.finetuned(f"{slug(init)}_k{k}_s{seed}", argv, test, test_split, fields))
+        rows.sort(key=lambda r: (inits.index(r["init"]), r["tiles"], r["seed"]))
 
-    curves = mean_curves(rows, inits, metric)
-    saved = clean_tiles_saved({init: {n: s["mean"] for n, s in curve.items()} for init, curve in curves.items()})
-    root = Path(out)
-    results, figure, report_path = root / "results.csv", root / "label_efficiency.png", root / "report.md"
-    write_csv(results, rows)
-    tick_labels = {tiles_of[k]: (f"all ({tiles_of[k]})" if k == ALL else str(k)) for k in ks}
-    plots.plot_label_efficiency(curves, tick_labels, figure,
-                                f"Label efficiency: {clean.name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})",
-                                f"test {metric.label}",
-                                {method: metric.of(p["test"]) for method, p in pretrained.items() if p.get("test")})
-    write_label_efficiency_report(report_path, curves, saved, tick_labels, pretrained, rows, recorded, seeds, command,
-                                  len(test_data.split(test_split)), metric)
-    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
-            "curves": {init: {str(n): s["mean"] for n, s in curve.items()} for init, curve in curves.items()},
-            "clean_tiles_saved": saved}
+        curves = mean_curves(rows, inits, metric)
+        saved = clean_tiles_saved({init: {n: s["mean"] for n, s in curve.items()} for init, curve in curves.items()})
+        root = Path(out)
+        results, figure, report_path = root / "results.csv", root / "label_efficiency.png", root / "report.md"
+        write_csv(results, rows)
+        tick_labels = {tiles_of[k]: (f"all ({tiles_of[k]})" if k == ALL else str(k)) for k in ks}
+        plots.plot_label_efficiency(curves, tick_labels, figure,
+                                    f"Label efficiency: {clean.name} ({len(seeds)} seed{'s' * (len(seeds) > 1)})",
+                                    f"test {metric.label}",
+                                    {method: metric.of(p["test"]) for method, p in pretrained.items() if p.get("test")})
+        write_label_efficiency_report(report_path, curves, saved, tick_labels, pretrained, rows, recorded, seeds, command,
+                                      len(test_data.split(test_split)), metric)
+        return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
+                "curves": {init: {str(n): s["mean"] for n, s in curve.items()} for init, curve in curves.items()},
+                "clean_tiles_saved": saved}
 
 
 def mean_curves(rows: Sequence[dict], inits: Sequence[str], metric: Metric = Metric()) -> dict[str, dict[int, dict]]:

@@ -45,46 +45,46 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
         raise UserError(f"--k must be between 1 and the {available} {pool}, got {k}")
 
     recorded = study_settings(settings, clean=clean, test=test, test_split=test_split, k=k, noise_seed=noise_seed)
-    study = Study(out, "noise", recorded, reporter, overwrite, command)
-    noisy_rates = [rate for rate in rates if rate > 0]
-    pretrainings = ([(CLEAN, 0.0)] if 0.0 in rates else []) + [(kind, rate) for kind in kinds for rate in noisy_rates]
-    study.plan(len(pretrainings) * (1 + len(seeds)) + len(seeds))
+    with Study(out, "noise", recorded, reporter, overwrite, command) as study:
+        noisy_rates = [rate for rate in rates if rate > 0]
+        pretrainings = ([(CLEAN, 0.0)] if 0.0 in rates else []) + [(kind, rate) for kind in kinds for rate in noisy_rates]
+        study.plan(len(pretrainings) * (1 + len(seeds)) + len(seeds))
 
-    pretrained = {}
-    for kind, rate in pretrainings:
-        name = "clean_r0" if kind == CLEAN else noise_name(kind, rate)
-        if kind == CLEAN:
-            data = clean
-        else:
-            data = study.dataset(name, lambda path, rep, kind=kind, rate=rate: corrupt_dataset(
-                clean, path, rate=rate, kinds=[kind], seed=noise_seed, overwrite=True, reporter=rep))
-        result = study.pretrained(name, settings.pretrain_argv(data, "noisy"), evaluate_on=(test, test_split))
-        pretrained[(kind, rate)] = {**result, "noise": _noise_record(data)}
-    rows = []
-    for seed in seeds:
-        rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed, k), test,
-                                    test_split, {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
-                                                 "pretrained_test_miou": None, "objects": None,
-                                                 "objects_touched": None}))
-        for (kind, rate), result in pretrained.items():
-            fields = {"init": "pretrained", "kind": kind, "rate": rate, "k": k, "seed": seed,
-                      "pretrained_test_miou": result["test"]["miou"],
-                      "pretrained_test_score": metric.of(result["test"]), **result["noise"]}
-            argv = settings.finetune_argv(clean, Path(result["model"]), k, seed, k)
-            rows.append(study.finetuned(f"{result['name']}_s{seed}", argv, test, test_split, fields))
-    rows.sort(key=lambda r: (r["init"] != "scratch", r["kind"], r["rate"] if r["rate"] != "" else -1, r["seed"]))
+        pretrained = {}
+        for kind, rate in pretrainings:
+            name = "clean_r0" if kind == CLEAN else noise_name(kind, rate)
+            if kind == CLEAN:
+                data = clean
+            else:
+                data = study.dataset(name, lambda path, rep, kind=kind, rate=rate: corrupt_dataset(
+                    clean, path, rate=rate, kinds=[kind], seed=noise_seed, overwrite=True, reporter=rep))
+            result = study.pretrained(name, settings.pretrain_argv(data, "noisy"), evaluate_on=(test, test_split))
+            pretrained[(kind, rate)] = {**result, "noise": _noise_record(data)}
+        rows = []
+        for seed in seeds:
+            rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed, k), test,
+                                        test_split, {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
+                                                     "pretrained_test_miou": None, "objects": None,
+                                                     "objects_touched": None}))
+            for (kind, rate), result in pretrained.items():
+                fields = {"init": "pretrained", "kind": kind, "rate": rate, "k": k, "seed": seed,
+                          "pretrained_test_miou": result["test"]["miou"],
+                          "pretrained_test_score": metric.of(result["test"]), **result["noise"]}
+                argv = settings.finetune_argv(clean, Path(result["model"]), k, seed, k)
+                rows.append(study.finetuned(f"{result['name']}_s{seed}", argv, test, test_split, fields))
+        rows.sort(key=lambda r: (r["init"] != "scratch", r["kind"], r["rate"] if r["rate"] != "" else -1, r["seed"]))
 
-    root = Path(out)
-    results, figure, report_path = root / "results.csv", root / "noise_sensitivity.png", root / "report.md"
-    write_csv(results, rows)
-    scratch = seed_stats([metric.of(r) for r in rows if r["init"] == "scratch"])
-    curves = noise_curves(rows, kinds, metric)
-    plots.plot_noise_sensitivity(curves, scratch, figure, f"Noise sensitivity: pretrain on corrupted {clean.name}, "
-                                                          f"fine-tune on K={k}", f"test {metric.label}")
-    write_noise_report(report_path, curves, scratch, rows, list(pretrained.values()), recorded, seeds, command, metric)
-    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
-            "scratch": scratch["mean"],
-            "curves": {kind: {f"{rate:g}": s["mean"] for rate, s in curve.items()} for kind, curve in curves.items()}}
+        root = Path(out)
+        results, figure, report_path = root / "results.csv", root / "noise_sensitivity.png", root / "report.md"
+        write_csv(results, rows)
+        scratch = seed_stats([metric.of(r) for r in rows if r["init"] == "scratch"])
+        curves = noise_curves(rows, kinds, metric)
+        plots.plot_noise_sensitivity(curves, scratch, figure, f"Noise sensitivity: pretrain on corrupted {clean.name}, "
+                                                              f"fine-tune on K={k}", f"test {metric.label}")
+        write_noise_report(report_path, curves, scratch, rows, list(pretrained.values()), recorded, seeds, command, metric)
+        return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
+                "scratch": scratch["mean"],
+                "curves": {kind: {f"{rate:g}": s["mean"] for rate, s in curve.items()} for kind, curve in curves.items()}}
 
 
 def _noise_record(dataset: Path) -> dict:

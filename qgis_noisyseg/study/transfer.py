@@ -100,7 +100,7 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
                         "values": [v for m in members for v in old[m].get("values", [])]})
     colours = colour_table((c["id"], c["color"]) for c in classes)
     ignore = int(manifest.get("ignore_index", 255))
-    with atomic_dir(out, overwrite=True) as tmp:
+    with atomic_dir(out, "dataset") as tmp:
         for index, tile in enumerate(manifest["tiles"], start=1):
             (tmp / tile["image"]).parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -153,47 +153,47 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
 
     recorded = study_settings(settings, noisy=noisy, clean=clean, test=test, test_split=test_split, k=k,
                               coarse_classes=[{"name": n, "ids": ids} for n, ids in groups] if with_coarse else None)
-    study = Study(out, "transfer", recorded, reporter, overwrite, command)
-    plan = conditions(decoders, with_coarse)
-    scratch_keys = list(dict.fromkeys(c.scratch_key for c in plan))
-    study.plan(1 + with_coarse + (len(plan) + len(scratch_keys)) * len(seeds))
+    with Study(out, "transfer", recorded, reporter, overwrite, command) as study:
+        plan = conditions(decoders, with_coarse)
+        scratch_keys = list(dict.fromkeys(c.scratch_key for c in plan))
+        study.plan(1 + with_coarse + (len(plan) + len(scratch_keys)) * len(seeds))
 
-    pretrained = {"unet": study.pretrained("unet", settings.pretrain_argv(noisy, "noisy"),
-                                           evaluate_on=(test, test_split))}
-    if with_coarse:
-        coarse = study.dataset("noisy_coarse", lambda path, rep: remap_dataset(noisy, path, groups, rep))
-        pretrained["coarse"] = study.pretrained("coarse_unet", settings.pretrain_argv(coarse, "noisy"))
-    rows = []
-    for seed in seeds:
-        for key in scratch_keys:
-            model = next(c for c in plan if c.scratch_key == key)
-            argv = settings.finetune_argv(clean, None, k, seed, k, decoder=model.decoder, freeze=model.freeze)
-            rows.append(study.finetuned(f"{key}_s{seed}", argv, test, test_split,
-                                        {"condition": key, "init": "scratch", "decoder": model.decoder or "unet",
-                                         "transfer": "", "freeze": model.freeze, "k": k, "seed": seed}))
+        pretrained = {"unet": study.pretrained("unet", settings.pretrain_argv(noisy, "noisy"),
+                                               evaluate_on=(test, test_split))}
+        if with_coarse:
+            coarse = study.dataset("noisy_coarse", lambda path, rep: remap_dataset(noisy, path, groups, rep))
+            pretrained["coarse"] = study.pretrained("coarse_unet", settings.pretrain_argv(coarse, "noisy"))
+        rows = []
+        for seed in seeds:
+            for key in scratch_keys:
+                model = next(c for c in plan if c.scratch_key == key)
+                argv = settings.finetune_argv(clean, None, k, seed, k, decoder=model.decoder, freeze=model.freeze)
+                rows.append(study.finetuned(f"{key}_s{seed}", argv, test, test_split,
+                                            {"condition": key, "init": "scratch", "decoder": model.decoder or "unet",
+                                             "transfer": "", "freeze": model.freeze, "k": k, "seed": seed}))
+            for condition in plan:
+                argv = settings.finetune_argv(clean, Path(pretrained[condition.pretraining]["model"]), k, seed, k,
+                                              decoder=condition.decoder, transfer=condition.transfer,
+                                              freeze=condition.freeze)
+                rows.append(study.finetuned(f"{condition.key}_s{seed}", argv, test, test_split,
+                                            {"condition": condition.key, "init": f"pretrained ({condition.pretraining})",
+                                             "decoder": condition.decoder or "unet", "transfer": condition.transfer,
+                                             "freeze": condition.freeze, "k": k, "seed": seed}))
+
+        summary = []
         for condition in plan:
-            argv = settings.finetune_argv(clean, Path(pretrained[condition.pretraining]["model"]), k, seed, k,
-                                          decoder=condition.decoder, transfer=condition.transfer,
-                                          freeze=condition.freeze)
-            rows.append(study.finetuned(f"{condition.key}_s{seed}", argv, test, test_split,
-                                        {"condition": condition.key, "init": f"pretrained ({condition.pretraining})",
-                                         "decoder": condition.decoder or "unet", "transfer": condition.transfer,
-                                         "freeze": condition.freeze, "k": k, "seed": seed}))
-
-    summary = []
-    for condition in plan:
-        summary.append({"key": condition.key, "label": condition.label,
-                        "pretrained": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.key]),
-                        "scratch": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.scratch_key])})
-    root = Path(out)
-    results, figure, report_path = root / "results.csv", root / "transfer.png", root / "report.md"
-    write_csv(results, rows)
-    plots.plot_transfer(summary, figure, f"Transfer of the noisy-pretrained encoder: {clean.name}, K={k}",
-                        f"test {metric.label}")
-    write_transfer_report(report_path, summary, rows, list(pretrained.values()), recorded, seeds, command, metric)
-    return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
-            "conditions": {s["key"]: {"pretrained": s["pretrained"]["mean"], "scratch": s["scratch"]["mean"]}
-                           for s in summary}}
+            summary.append({"key": condition.key, "label": condition.label,
+                            "pretrained": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.key]),
+                            "scratch": seed_stats([metric.of(r) for r in rows if r["condition"] == condition.scratch_key])})
+        root = Path(out)
+        results, figure, report_path = root / "results.csv", root / "transfer.png", root / "report.md"
+        write_csv(results, rows)
+        plots.plot_transfer(summary, figure, f"Transfer of the noisy-pretrained encoder: {clean.name}, K={k}",
+                            f"test {metric.label}")
+        write_transfer_report(report_path, summary, rows, list(pretrained.values()), recorded, seeds, command, metric)
+        return {**study.outputs(results=results, figure=figure, report=report_path), "metric": metric.name,
+                "conditions": {s["key"]: {"pretrained": s["pretrained"]["mean"], "scratch": s["scratch"]["mean"]}
+                               for s in summary}}
 
 
 def verdict(pretrained: dict, scratch: dict) -> str:

@@ -157,6 +157,7 @@ def test_cli_one_line_errors_for_bad_inputs(dataset, tmp_path, run_cli):
     assert_user_error(run_cli("analyze", "--a", tmp_path / "missing.pt", "--b", a, "--data", dataset,
                               "--out", tmp_path / "o3"), "does not exist")
     (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
     assert_user_error(run_cli("analyze", *common, "--out", tmp_path / "taken"), "--overwrite")
     assert not any((tmp_path / name).exists() for name in ("o1", "o2", "o3"))
 

@@ -299,5 +299,6 @@ def test_cuda_asked_for_but_absent(run_cli, clean_dataset, tmp_path):
 
 def test_out_exists_without_overwrite_or_resume(run_cli, clean_dataset, tmp_path):
     (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
     assert_user_error(run_cli("pretrain", "--data", clean_dataset, "--out", tmp_path / "run"), "already exists")
     assert_user_error(run_cli("pretrain", "--data", clean_dataset, "--out", tmp_path / "other", "--resume"), "cannot resume")

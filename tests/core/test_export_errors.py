@@ -115,8 +115,12 @@ def test_out_exists_without_overwrite(tmp_path, run_cli):
     args = ["export", "--image", IMAGE, "--labels", OLD_MAP, "--field", "Afgroede", "--tile", "128", "--out", out]
     assert_user_error(run_cli(*args), "already exists", "--overwrite")
     assert (out / "keep.txt").read_text() == "mine"
-    assert run_cli(*args, "--overwrite").code == 0
-    assert (out / "manifest.json").exists() and not (out / "keep.txt").exists()
+    assert_user_error(run_cli(*args, "--overwrite"), "noisyseg did not write")  # not ours: never replaced
+    assert (out / "keep.txt").read_text() == "mine" and not (out / "manifest.json").exists()
+    (out / "keep.txt").unlink()
+    assert run_cli(*args).code == 0  # an empty folder holds nothing to lose
+    assert run_cli(*args, "--overwrite").code == 0  # our own dataset is replaced
+    assert (out / "manifest.json").exists()
 
 
 def test_tile_larger_than_image(tmp_path, run_cli):
