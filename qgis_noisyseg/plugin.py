@@ -7,7 +7,10 @@ from pathlib import Path
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+try:
+    from qgis.PyQt.QtGui import QAction  # Qt6 (QGIS 4)
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction  # Qt5 (QGIS 3)
 
 from .translation import install_translator, remove_translator
 
@@ -74,7 +77,7 @@ class NoisySegPlugin:
             from .gui.panel import NoisySegDock
 
             self.dock = NoisySegDock(self.iface, self.iface.mainWindow())
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             self.dock.visibilityChanged.connect(self.actions[0].setChecked)
             self.dock.environment.check()  # so the device is shown before anything starts
         self.dock.setVisible(visible)
@@ -94,11 +97,11 @@ class NoisySegPlugin:
         self._tasks.remove(task)
         bar = self.iface.messageBar()
         if task.outputs is None:
-            bar.pushMessage("noisyseg", self.tr("Backend not usable: {}").format(task.error), Qgis.Critical, 0)
+            bar.pushMessage("noisyseg", self.tr("Backend not usable: {}").format(task.error), Qgis.MessageLevel.Critical, 0)
             return
         o = task.outputs
         device = o.get("gpu") or o.get("device", "cpu").upper()
         bar.pushMessage("noisyseg", self.tr("Backend ready: Python {python}, torch {torch}, device {device}, "
                                             "onnxruntime {ort}, qgis_noisyseg {version}").format(
             python=o.get("python"), torch=o.get("torch"), device=device, ort=o.get("onnxruntime"),
-            version=o.get("package_version")), Qgis.Success, 10)
+            version=o.get("package_version")), Qgis.MessageLevel.Success, 10)

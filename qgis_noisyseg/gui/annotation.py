@@ -132,8 +132,8 @@ def create_annotation_package(gpkg_path: PathLike, dataset_dir: PathLike) -> Ann
     dataset = Dataset.open(dataset_dir)
     path = Path(gpkg_path).resolve()
     _create_missing_layers(path, dataset.manifest["crs_wkt"])
-    labels = _open_layer(path, CLEAN_LAYER, CLEAN_FIELDS, QgsWkbTypes.PolygonGeometry, dataset)
-    tiles = _open_layer(path, TILES_LAYER, TILES_FIELDS, QgsWkbTypes.PolygonGeometry, dataset)
+    labels = _open_layer(path, CLEAN_LAYER, CLEAN_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
+    tiles = _open_layer(path, TILES_LAYER, TILES_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
     package = AnnotationPackage(path, labels, tiles)
     _add_missing_tiles(tiles, dataset)
     if not has_class_style(labels, dataset.classes):
@@ -280,8 +280,8 @@ def _edit_step(layer: QgsVectorLayer, description: str) -> Iterator[None]:
 
 
 def _tile_fids(tiles: QgsVectorLayer) -> dict[str, int]:
-    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes([TILE_ID_FIELD],
-                                                                                               tiles.fields())
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes([TILE_ID_FIELD],
+                                                                                                    tiles.fields())
     return {feature[TILE_ID_FIELD]: feature.id() for feature in tiles.getFeatures(request)}
 
 
@@ -334,7 +334,7 @@ def _clean_cover(labels: QgsVectorLayer, pending: list[QgsFeature], tile_id: str
     polygons that overlap it (empty when none do). Includes unsaved edits and ``pending``."""
     tagged = QgsFeatureRequest().setFilterExpression(QgsExpression.createFieldEqualityExpression(TILE_ID_FIELD, tile_id))
     tagged.setLimit(1)
-    tagged.setFlags(QgsFeatureRequest.NoGeometry)
+    tagged.setFlags(QgsFeatureRequest.Flag.NoGeometry)
     if any(True for _ in labels.getFeatures(tagged)):
         return None
     threshold = 1e-6 * footprint.area()
@@ -364,8 +364,8 @@ def _polygonal(geometry: QgsGeometry) -> Optional[QgsGeometry]:
         return None
     if not geometry.isGeosValid():
         geometry = geometry.makeValid()
-    if geometry.type() != QgsWkbTypes.PolygonGeometry:
-        parts = [part for part in geometry.asGeometryCollection() if part.type() == QgsWkbTypes.PolygonGeometry]
+    if geometry.type() != QgsWkbTypes.GeometryType.PolygonGeometry:
+        parts = [part for part in geometry.asGeometryCollection() if part.type() == QgsWkbTypes.GeometryType.PolygonGeometry]
         geometry = QgsGeometry.collectGeometry(parts) if parts else QgsGeometry()
     if geometry.isNull() or geometry.isEmpty() or geometry.area() <= 0:
         return None
@@ -423,7 +423,7 @@ def style_clean_layer(layer: QgsVectorLayer, classes: list[dict], default_class:
     layer.setEditorWidgetSetup(class_index, QgsEditorWidgetSetup("ValueMap", class_value_map(classes)))
     layer.setDefaultValueDefinition(class_index, QgsDefaultValue(str(int(default_class))))
     layer.setFieldAlias(class_index, tr("Class"))
-    layer.setFieldConstraint(class_index, QgsFieldConstraints.ConstraintNotNull)
+    layer.setFieldConstraint(class_index, QgsFieldConstraints.Constraint.ConstraintNotNull)
     layer.setConstraintExpression(class_index, f'"{CLASS_FIELD}" >= 0 AND "{CLASS_FIELD}" < {len(classes)}',
                                   tr("A class of the dataset"))
     tile_index = layer.fields().indexOf(TILE_ID_FIELD)
@@ -466,7 +466,7 @@ def style_tiles_layer(layer: QgsVectorLayer) -> None:
     table = layer.attributeTableConfig()
     table.update(fields)
     table.setSortExpression(f'"{SCORE_FIELD}"')
-    table.setSortOrder(Qt.DescendingOrder)
+    table.setSortOrder(Qt.SortOrder.DescendingOrder)
     layer.setAttributeTableConfig(table)
 
 
@@ -493,13 +493,13 @@ def done_count(package: AnnotationPackage) -> int:
 def tile_count(package: AnnotationPackage) -> int:
     """The number of tiles, counted (QGIS 3.22's featureCount() can be -1 on a GeoPackage layer
     whose sibling layer started editing after it was opened)."""
-    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)
     request.setNoAttributes()
     return sum(1 for _ in package.tiles.getFeatures(request))
 
 
 def done_tile_ids(package: AnnotationPackage) -> list[str]:
-    request = QgsFeatureRequest().setFilterExpression(f'"{DONE_FIELD}" = 1').setFlags(QgsFeatureRequest.NoGeometry)
+    request = QgsFeatureRequest().setFilterExpression(f'"{DONE_FIELD}" = 1').setFlags(QgsFeatureRequest.Flag.NoGeometry)
     return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))
 
 
@@ -510,8 +510,8 @@ def set_scores(package: AnnotationPackage, scores: Mapping[str, float]) -> None:
     index = tiles.fields().indexOf(SCORE_FIELD)
     fids = _fids_of(tiles, scores)
     wanted = {fid: float(scores[tile_id]) for tile_id, fid in fids.items()}
-    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes([SCORE_FIELD],
-                                                                                               tiles.fields())
+    request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setSubsetOfAttributes([SCORE_FIELD],
+                                                                                                    tiles.fields())
     changes = {}
     for feature in tiles.getFeatures(request):
         score = wanted.get(feature.id())

@@ -55,7 +55,7 @@ class BackendTask(QgsTask):
 
     def __init__(self, description: str, args: list[str], python: Optional[str] = None,
                  on_finished: Optional[Callable[["BackendTask"], None]] = None) -> None:
-        super().__init__(description, QgsTask.CanCancel)
+        super().__init__(description, QgsTask.Flag.CanCancel)
         self.command = backend_command(args, python)
         self.outputs: Optional[dict] = None
         self.error: Optional[str] = None

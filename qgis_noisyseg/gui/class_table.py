@@ -28,9 +28,9 @@ class ClassTable(QTableWidget):
         super().__init__(0, 4, parent)
         self.setObjectName("noisyseg_class_table")
         self.setHorizontalHeaderLabels([tr("Id"), tr("Name"), tr("Colour"), tr("Source values")])
-        self.horizontalHeader().setSectionResizeMode(VALUES, QHeaderView.Stretch)
+        self.horizontalHeader().setSectionResizeMode(VALUES, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setVisible(False)
-        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setToolTip(tr("Each row is one class. Edit the names, click a colour to change it, and select "
                            "several rows and press Merge to make their values one class."))
 
@@ -88,7 +88,7 @@ class ClassTable(QTableWidget):
         row = self.rowCount()
         self.insertRow(row)
         id_item = QTableWidgetItem()
-        id_item.setFlags(id_item.flags() & ~Qt.ItemIsEditable)
+        id_item.setFlags(id_item.flags() & ~Qt.ItemFlag.ItemIsEditable)
         self.setItem(row, ID, id_item)
         self.setItem(row, NAME, QTableWidgetItem(name))
         button = QgsColorButton()

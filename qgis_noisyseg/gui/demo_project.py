@@ -139,7 +139,7 @@ def style_image(layer, rgb_bands) -> None:
 
     red, green, blue = rgb_bands
     layer.setRenderer(QgsMultiBandColorRenderer(layer.dataProvider(), red, green, blue))
-    layer.setContrastEnhancement(QgsContrastEnhancement.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.CumulativeCut)
+    layer.setContrastEnhancement(QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum, QgsRasterMinMaxOrigin.Limits.CumulativeCut)
 
 
 def check_palette(layer, classes) -> None:
@@ -163,7 +163,7 @@ def style_confidence(layer) -> None:
                                               f"{top * i / (len(VIRIDIS) - 1):g} %")
              for i, color in enumerate(VIRIDIS)]
     ramp = QgsColorRampShader(0.0, top)
-    ramp.setColorRampType(QgsColorRampShader.Interpolated)
+    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
     ramp.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)
@@ -235,10 +235,10 @@ def overview_layout(project, layers: dict, spec: dict):
     map_height = CELL_WIDTH_MM * extent.height() / extent.width()
     page_width = 2 * MARGIN_MM + columns * CELL_WIDTH_MM + columns * GAP_MM + LEGEND_MM
     page_height = 2 * MARGIN_MM + TITLE_MM + rows * (CAPTION_MM + map_height) + (rows - 1) * GAP_MM
-    layout.pageCollection().page(0).setPageSize(QgsLayoutSize(page_width, page_height, QgsUnitTypes.LayoutMillimeters))
+    layout.pageCollection().page(0).setPageSize(QgsLayoutSize(page_width, page_height, QgsUnitTypes.LayoutUnit.LayoutMillimeters))
     title = QgsLayoutItemLabel(layout)
     title.setText(spec["title"])
-    title.setFont(QFont("DejaVu Sans", 15, QFont.Bold))
+    title.setFont(QFont("DejaVu Sans", 15, QFont.Weight.Bold))
     layout.addLayoutItem(title)
     title.attemptMove(QgsLayoutPoint(MARGIN_MM, MARGIN_MM))
     title.attemptResize(QgsLayoutSize(page_width - 2 * MARGIN_MM, TITLE_MM - 2))

@@ -88,10 +88,10 @@ class EnvironmentBox(QGroupBox):
         self.setup_task = None
         self.set_busy(False)
         if ok:
-            self.dock.show_message(tr("Backend environment ready in {}").format(task.folder), Qgis.Success)
+            self.dock.show_message(tr("Backend environment ready in {}").format(task.folder), Qgis.MessageLevel.Success)
             self.check()
         else:
-            self.dock.show_message(tr("Setting up the backend failed: {}").format(task.error), Qgis.Critical)
+            self.dock.show_message(tr("Setting up the backend failed: {}").format(task.error), Qgis.MessageLevel.Critical)
 
     def set_busy(self, busy: bool) -> None:
         self.check_button.setEnabled(not busy)

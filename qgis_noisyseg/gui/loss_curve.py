@@ -22,7 +22,7 @@ class LossCurve(QWidget):
         super().__init__(parent)
         self.setObjectName("noisyseg_loss_curve")
         self.setMinimumHeight(140)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.clear()
 
     def clear(self) -> None:
@@ -53,7 +53,7 @@ class LossCurve(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), self.palette().base())
         plot = QRectF(MARGIN, 16, max(self.width() - 2 * MARGIN, 10), max(self.height() - 36, 10))
         painter.setPen(QPen(self.palette().mid().color()))
@@ -61,7 +61,7 @@ class LossCurve(QWidget):
         losses = [y for _, y in self.batch_loss + self.epoch_loss]
         if not losses:
             painter.setPen(self.palette().text().color())
-            painter.drawText(plot, Qt.AlignCenter, tr("The loss curve appears here while training runs"))
+            painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, tr("The loss curve appears here while training runs"))
             return
         x_max = max(1.0, *(x for x, _ in self.batch_loss + self.epoch_loss))
         y_max = max(losses) * 1.05 or 1.0
@@ -69,16 +69,16 @@ class LossCurve(QWidget):
         self._series(painter, plot, self.epoch_loss, x_max, y_max, QPen(LOSS_COLOUR, 2))
         self._series(painter, plot, self.val_miou, x_max, 1.0, QPen(MIOU_COLOUR, 2))
         painter.setPen(self.palette().text().color())
-        painter.drawText(QRectF(0, plot.top() - 7, MARGIN - 3, 14), Qt.AlignRight | Qt.AlignVCenter, f"{y_max:.2g}")
-        painter.drawText(QRectF(0, plot.bottom() - 7, MARGIN - 3, 14), Qt.AlignRight | Qt.AlignVCenter, "0")
-        painter.drawText(QRectF(plot.right() + 3, plot.top() - 7, MARGIN, 14), Qt.AlignLeft | Qt.AlignVCenter, "1")
+        painter.drawText(QRectF(0, plot.top() - 7, MARGIN - 3, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{y_max:.2g}")
+        painter.drawText(QRectF(0, plot.bottom() - 7, MARGIN - 3, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "0")
+        painter.drawText(QRectF(plot.right() + 3, plot.top() - 7, MARGIN, 14), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "1")
         legend = QRectF(plot.left(), plot.bottom() + 2, plot.width(), 16)
         painter.setPen(LOSS_COLOUR)
-        painter.drawText(legend, Qt.AlignLeft, tr("loss"))
+        painter.drawText(legend, Qt.AlignmentFlag.AlignLeft, tr("loss"))
         painter.setPen(MIOU_COLOUR)
-        painter.drawText(legend, Qt.AlignCenter, tr("validation mIoU") if self.val_miou else "")
+        painter.drawText(legend, Qt.AlignmentFlag.AlignCenter, tr("validation mIoU") if self.val_miou else "")
         painter.setPen(self.palette().text().color())
-        painter.drawText(legend, Qt.AlignRight, tr("epoch {}").format(f"{x_max:.1f}".rstrip("0").rstrip(".")))
+        painter.drawText(legend, Qt.AlignmentFlag.AlignRight, tr("epoch {}").format(f"{x_max:.1f}".rstrip("0").rstrip(".")))
 
     @staticmethod
     def _series(painter: QPainter, plot: QRectF, points: list[tuple[float, float]], x_max: float, y_max: float,

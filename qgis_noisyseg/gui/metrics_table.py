@@ -17,7 +17,7 @@ class MetricsTable(QTableWidget):
     def __init__(self, name: str, parent=None) -> None:
         super().__init__(0, 0, parent)
         self.setObjectName(name)
-        self.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
 
     def show_metrics(self, metrics: dict[str, dict]) -> None:
@@ -36,7 +36,7 @@ class MetricsTable(QTableWidget):
                 text = value if isinstance(value, str) else ("–" if value is None else f"{value:.3f}")
                 item = QTableWidgetItem(text)
                 if not isinstance(value, str):
-                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
         self.resizeColumnsToContents()
         tiles = next((result.get("tiles") for _key, result in rows if result.get("tiles")), None)

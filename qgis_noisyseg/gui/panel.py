@@ -63,7 +63,7 @@ class NoisySegDock(QgsDockWidget):
         self.status = QLabel()
         self.status.setObjectName("noisyseg_status")
         self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
         self.log_button = QPushButton(tr("Show the backend log"))
         self.log_button.setCheckable(True)
@@ -108,7 +108,7 @@ class NoisySegDock(QgsDockWidget):
         """Starts a chain of backend commands; False when one is already running. A chain that
         ``changes_state`` saves the panel's state into the project before and after it."""
         if self.runner.busy:
-            self.show_message(tr("Another job is running; wait for it or cancel it first."), Qgis.Warning)
+            self.show_message(tr("Another job is running; wait for it or cancel it first."), Qgis.MessageLevel.Warning)
             return False
         self._changes_state = changes_state
         if changes_state:
@@ -158,25 +158,25 @@ class NoisySegDock(QgsDockWidget):
                 try:
                     on_success()
                 except Exception as exc:  # noqa: BLE001 - shown to the operator, QGIS stays up
-                    self.show_message(str(exc), Qgis.Critical)
+                    self.show_message(str(exc), Qgis.MessageLevel.Critical)
         elif message == "cancelled":
             self.stage.setText(tr("Cancelled"))
-            self.show_message(tr("Cancelled. Finished outputs and checkpoints are kept."), Qgis.Info)
+            self.show_message(tr("Cancelled. Finished outputs and checkpoints are kept."), Qgis.MessageLevel.Info)
         else:
             self.stage.setText(tr("Failed"))
-            self.show_message(message, Qgis.Critical)
+            self.show_message(message, Qgis.MessageLevel.Critical)
         for step in self.steps:
             step.refresh()
         if self._changes_state:
             self.save_state()
 
-    def show_message(self, message: str, level=Qgis.Info) -> None:
+    def show_message(self, message: str, level=Qgis.MessageLevel.Info) -> None:
         """In the panel and in QGIS's message bar (and log), so it is seen wherever the operator looks."""
-        colour = {Qgis.Critical: "#b00020", Qgis.Warning: "#a15c00"}.get(level, "")
+        colour = {Qgis.MessageLevel.Critical: "#b00020", Qgis.MessageLevel.Warning: "#a15c00"}.get(level, "")
         self.status.setText(f'<span style="color:{colour}">{message}</span>' if colour else message)
         self.status.setProperty("level", int(level))
         QgsMessageLog.logMessage(message, "noisyseg", level)
-        self.iface.messageBar().pushMessage("noisyseg", message, level, 0 if level == Qgis.Critical else 8)
+        self.iface.messageBar().pushMessage("noisyseg", message, level, 0 if level == Qgis.MessageLevel.Critical else 8)
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
@@ -202,7 +202,7 @@ class NoisySegDock(QgsDockWidget):
         return column
 
     def _ask(self, question: str) -> bool:
-        return QMessageBox.question(self, tr("Noisy labels segmentation"), question) == QMessageBox.Yes
+        return QMessageBox.question(self, tr("Noisy labels segmentation"), question) == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         self.save_state()

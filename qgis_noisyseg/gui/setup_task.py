@@ -40,7 +40,7 @@ class EnvironmentSetupTask(QgsTask):
     line = pyqtSignal(str)
 
     def __init__(self, folder: Path, requirements: Optional[Path] = None, base_python: Optional[str] = None) -> None:
-        super().__init__(tr("Setting up the noisyseg backend"), QgsTask.CanCancel)
+        super().__init__(tr("Setting up the noisyseg backend"), QgsTask.Flag.CanCancel)
         self.folder = Path(folder)
         self.requirements = requirements or requirements_file()
         self.base_python = base_python or shutil.which("python3") or sys.executable

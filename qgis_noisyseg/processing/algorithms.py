@@ -28,8 +28,8 @@ from ..gui.layers import NotAFileLayer, backend_path
 from .runner import run_backend, tr
 
 ICON = Path(__file__).resolve().parents[1] / "icon.png"
-INTEGER = QgsProcessingParameterNumber.Integer
-DOUBLE = QgsProcessingParameterNumber.Double
+INTEGER = QgsProcessingParameterNumber.Type.Integer
+DOUBLE = QgsProcessingParameterNumber.Type.Double
 
 
 class BackendAlgorithm(QgsProcessingAlgorithm):
@@ -114,7 +114,7 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
 
     def add(self, parameter: QgsProcessingParameterDefinition, advanced: bool = False) -> None:
         if advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.Flag.FlagAdvanced)
         self.addParameter(parameter)
 
     def add_number(self, name: str, description: str, kind=INTEGER, default=None, minimum=None, maximum=None,
@@ -161,7 +161,7 @@ class ExportAlgorithm(BackendAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer("INPUT", tr("Image")))
         self.add(QgsProcessingParameterMultipleLayers("LABELS", tr("Label layers (vector or classified raster)"),
-                                                      QgsProcessing.TypeMapLayer))
+                                                      QgsProcessing.SourceType.TypeMapLayer))
         self.add(QgsProcessingParameterField("FIELD", tr("Class field"), None, "LABELS", optional=True))
         self.add(QgsProcessingParameterFile("CLASSES", tr("Class map (classes.json)"), extension="json", optional=True))
         self.add_choice("UNLABELED", tr("Unlabelled pixels become"), ("background", "ignore"), "ignore")
@@ -201,7 +201,7 @@ class TrainingAlgorithm(BackendAlgorithm):
                "OVERWRITE": "--overwrite"}
 
     def add_dataset_parameter(self) -> None:
-        self.add(QgsProcessingParameterFile("DATA", tr("Dataset folder"), QgsProcessingParameterFile.Folder))
+        self.add(QgsProcessingParameterFile("DATA", tr("Dataset folder"), QgsProcessingParameterFile.Behavior.Folder))
 
     def add_training_parameters(self) -> None:
         self.add_number("EPOCHS", tr("Epochs"), default=self.default_epochs, minimum=0)

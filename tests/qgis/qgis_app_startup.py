@@ -16,7 +16,12 @@ from pathlib import Path
 import qgis.utils
 from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import QTimer
-from qgis.PyQt.QtWidgets import QAction, QApplication, QDialog, QDockWidget, QLabel
+from qgis.PyQt.QtWidgets import QApplication, QDialog, QDockWidget, QLabel
+
+try:
+    from qgis.PyQt.QtGui import QAction  # Qt6 (QGIS 4)
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction  # Qt5 (QGIS 3)
 
 OUT = Path(os.environ["NOISYSEG_SMOKE_OUT"])
 PLUGIN_TIMEOUT_S = 30

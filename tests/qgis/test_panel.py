@@ -201,7 +201,7 @@ def test_backend_error_is_one_message_and_qgis_stays_up(dock, qgis_iface, tmp_pa
     assert dock.run([Step("export", ["export", "--image", missing, "--labels", "x.shp", "--out", tmp_path / "ds"])])
     wait_for_job(dock)
     assert f"{missing} does not exist" in dock.status.text()
-    assert any(f"{missing} does not exist" in m for m in qgis_iface.messageBar().get_messages(Qgis.Critical))
+    assert any(f"{missing} does not exist" in m for m in qgis_iface.messageBar().get_messages(Qgis.MessageLevel.Critical))
     assert not (tmp_path / "ds").exists()
     assert dock.data_step.export_button.isEnabled()
 

@@ -57,7 +57,7 @@ def test_unload_removes_the_panel_while_its_job_runs(qgis_iface, plugin):
     assert not dock.isHidden() and dock.runner.busy  # the environment check starts with the panel
     assert plugin.actions[0].objectName() == "noisyseg_open_panel" and plugin.actions[0].isChecked()
     plugin.unload()
-    QCoreApplication.sendPostedEvents(None, QEvent.DeferredDelete)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     assert plugin.dock is None
     assert qgis_iface.mainWindow().findChildren(QDockWidget, "NoisySegDock") == []
     deadline = time.monotonic() + 30
@@ -99,7 +99,7 @@ def test_backend_task_runs_under_the_task_manager(qgis_app):
     timer.start()
     while not finished and timer.elapsed() < 60_000:
         QCoreApplication.processEvents()
-    assert finished == [task] and task.status() == QgsTask.Complete
+    assert finished == [task] and task.status() == QgsTask.TaskStatus.Complete
 
 
 def test_metadata_has_every_key_the_plugin_repository_asks_for(qgis_app):

@@ -81,7 +81,7 @@ class AnnotateStep(StepPage):
             try:
                 self.package = self._open(path)
             except annotation.AnnotationError as exc:
-                self.dock.show_message(str(exc), Qgis.Warning)
+                self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
                 return None
             return self.package
         return None
@@ -89,13 +89,13 @@ class AnnotateStep(StepPage):
     def open_package(self, add_clean_layer: bool = True) -> Optional["annotation.AnnotationPackage"]:
         dataset = self.state["dataset"]
         if not dataset or not (Path(dataset) / "manifest.json").is_file():
-            self.dock.show_message(tr("Export a noisy dataset first (step 1)."), Qgis.Warning)
+            self.dock.show_message(tr("Export a noisy dataset first (step 1)."), Qgis.MessageLevel.Warning)
             return None
         path = self.state["annotation_package"] or str(self.state.work_path("clean_labels.gpkg"))
         try:
             self.package = self._open(path, add_clean_layer)
         except annotation.AnnotationError as exc:
-            self.dock.show_message(str(exc), Qgis.Critical)
+            self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
             return None
         self.state["annotation_package"] = path
         self.refresh()
@@ -119,7 +119,7 @@ class AnnotateStep(StepPage):
     def suggest(self) -> bool:
         package, model = self.current_package(), self._model_path()
         if package is None or model is None:
-            self.dock.show_message(tr("Pretrain a model first (step 2)."), Qgis.Warning)
+            self.dock.show_message(tr("Pretrain a model first (step 2)."), Qgis.MessageLevel.Warning)
             return False
 
         def suggested(outputs: dict) -> None:
@@ -138,13 +138,13 @@ class AnnotateStep(StepPage):
             return 0
         tile_ids = annotation.selected_tile_ids(package)
         if not tile_ids:
-            self.dock.show_message(tr("Select tiles on the “tiles” layer first (or press Suggest tiles)."), Qgis.Warning)
+            self.dock.show_message(tr("Select tiles on the “tiles” layer first (or press Suggest tiles)."), Qgis.MessageLevel.Warning)
             return 0
         if not any(layer.source() == package.labels.source() for layer in QgsProject.instance().mapLayers().values()):
             package.labels = add_vector(QgsProject.instance(), package.labels, group(QgsProject.instance(), GROUP))
         added = annotation.prefill_tiles(package, self.state["dataset"], tile_ids)
         self.dock.show_message(tr("Added {} noisy-label polygons to {} tiles; tiles that already had clean labels "
-                                  "were left as they are.").format(added, len(tile_ids)), Qgis.Info)
+                                  "were left as they are.").format(added, len(tile_ids)), Qgis.MessageLevel.Info)
         self.refresh()
         return added
 

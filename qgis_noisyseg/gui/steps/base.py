@@ -86,5 +86,5 @@ def class_weights_box(name: str) -> QCheckBox:
 
 def form() -> QFormLayout:
     layout = QFormLayout()
-    layout.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+    layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
     return layout

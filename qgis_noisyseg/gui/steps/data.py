@@ -25,7 +25,7 @@ class DataStep(StepPage):
         fields = form()
         self.image = QgsMapLayerComboBox()
         self.image.setObjectName("noisyseg_image")
-        self.image.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.image.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         fields.addRow(tr("Imagery"), self.image)
         self.labels = QListWidget()
         self.labels.setObjectName("noisyseg_label_layers")
@@ -65,7 +65,7 @@ class DataStep(StepPage):
         tiling.addRow(tr("Pixels without a label"), self.unlabeled)
         self.work_folder = QgsFileWidget()
         self.work_folder.setObjectName("noisyseg_work_folder")
-        self.work_folder.setStorageMode(QgsFileWidget.GetDirectory)
+        self.work_folder.setStorageMode(QgsFileWidget.StorageMode.GetDirectory)
         self.work_folder.setToolTip(tr("Datasets, runs, models and predictions are written here."))
         tiling.addRow(tr("Work folder"), self.work_folder)
         layout.addLayout(tiling)
@@ -125,8 +125,8 @@ class DataStep(StepPage):
         layers = []
         for row in range(self.labels.count()):
             item = self.labels.item(row)
-            layer = project.mapLayer(item.data(Qt.UserRole))
-            if item.checkState() == Qt.Checked and layer is not None:
+            layer = project.mapLayer(item.data(Qt.ItemDataRole.UserRole))
+            if item.checkState() == Qt.CheckState.Checked and layer is not None:
                 layers.append(layer)
         return layers
 
@@ -134,7 +134,7 @@ class DataStep(StepPage):
         wanted = {layer.id() for layer in layers}
         for row in range(self.labels.count()):
             item = self.labels.item(row)
-            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in wanted else Qt.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in wanted else Qt.CheckState.Unchecked)
 
     def _refresh_label_list(self, checked=None) -> None:
         checked = set(checked if checked is not None else [layer.id() for layer in self.label_layers()])
@@ -147,9 +147,9 @@ class DataStep(StepPage):
             if not is_labels or layer is image or layer.customProperty(OUTPUT_PROPERTY):
                 continue
             item = QListWidgetItem(layer.name())
-            item.setData(Qt.UserRole, layer.id())
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Checked if layer.id() in checked else Qt.Unchecked)
+            item.setData(Qt.ItemDataRole.UserRole, layer.id())
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if layer.id() in checked else Qt.CheckState.Unchecked)
             self.labels.addItem(item)
         self.labels.blockSignals(False)
         self._update_field_layer()
@@ -182,7 +182,7 @@ class DataStep(StepPage):
         try:
             self.table.fill_from_values(values)
         except UserError as exc:
-            self.dock.show_message(str(exc), Qgis.Warning)
+            self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
 
     def _load_classes(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, tr("Load classes"), self.work_folder.filePath(), "classes.json (*.json)")
@@ -190,7 +190,7 @@ class DataStep(StepPage):
             try:
                 self.table.load(path)
             except UserError as exc:
-                self.dock.show_message(str(exc), Qgis.Critical)
+                self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
 
     def _save_classes(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, tr("Save classes"), str(Path(self.work_folder.filePath()) / "classes.json"),
@@ -199,7 +199,7 @@ class DataStep(StepPage):
             try:
                 self.table.save(path)
             except UserError as exc:
-                self.dock.show_message(str(exc), Qgis.Critical)
+                self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
 
     # -- export -------------------------------------------------------------------------------
     def export(self) -> bool:
@@ -209,18 +209,18 @@ class DataStep(StepPage):
                    tr("Tick at least one label layer.") if not labels else
                    tr("Choose a work folder.") if not self.work_folder.filePath() else None)
         if problem:
-            self.dock.show_message(problem, Qgis.Warning)
+            self.dock.show_message(problem, Qgis.MessageLevel.Warning)
             return False
         self.store(self.state)
         try:
             paths = [backend_path(layer) for layer in [image, *labels]]
         except NotAFileLayer as exc:
-            self.dock.show_message(str(exc), Qgis.Critical)
+            self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
             return False
         for layer, (_path, filtered) in zip([image, *labels], paths):
             if filtered:
                 self.dock.show_message(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
-                                       .format(layer.name()), Qgis.Warning)
+                                       .format(layer.name()), Qgis.MessageLevel.Warning)
         out = self.state.work_path("dataset")
         arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
                      "--unlabeled", self.unlabeled.currentData(), "--out", out]
@@ -235,7 +235,7 @@ class DataStep(StepPage):
                 classes.parent.mkdir(parents=True, exist_ok=True)
                 self.table.save(classes)
             except (UserError, OSError) as exc:
-                self.dock.show_message(str(exc), Qgis.Critical)
+                self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
                 return False
             arguments += ["--classes", classes]
         if out.exists():

@@ -92,7 +92,7 @@ class FinetuneStep(StepPage):
             if problem is None and annotation.done_count(package) < MIN_DONE_TILES:
                 problem = tr("Mark at least {} tiles done: one of them is kept for validation.").format(MIN_DONE_TILES)
         if problem:
-            self.dock.show_message(problem, Qgis.Warning)
+            self.dock.show_message(problem, Qgis.MessageLevel.Warning)
             return False
         self.store(self.state)
         settings = self.state["finetune"]

@@ -33,7 +33,7 @@ class PredictStep(StepPage):
         self.compare.setObjectName("noisyseg_disagreement")
         self.compare.setChecked(True)
         fields.addRow(self.compare)
-        self.opacity = QSlider(Qt.Horizontal)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("noisyseg_opacity")
         self.opacity.setRange(0, 100)
         self.opacity.valueChanged.connect(self.set_opacity)
@@ -83,7 +83,7 @@ class PredictStep(StepPage):
         pictures = [Path(run["path"]) / "curves.png" for run in runs if run]
         for number, picture in enumerate(p for p in pictures if p.is_file()):
             label = QLabel()
-            label.setPixmap(QPixmap(str(picture)).scaledToWidth(CURVE_WIDTH, Qt.SmoothTransformation))
+            label.setPixmap(QPixmap(str(picture)).scaledToWidth(CURVE_WIDTH, Qt.TransformationMode.SmoothTransformation))
             label.setToolTip(str(picture))
             caption = QLabel(picture.parent.name)
             self.curves_layout.addWidget(caption, 2 * number, 0)
@@ -93,12 +93,12 @@ class PredictStep(StepPage):
         model = self.model.currentData()
         image = self.dock.data_step.image.currentLayer()
         if not model or image is None:
-            self.dock.show_message(tr("Train a model (steps 2 and 4) and pick the imagery (step 1) first."), Qgis.Warning)
+            self.dock.show_message(tr("Train a model (steps 2 and 4) and pick the imagery (step 1) first."), Qgis.MessageLevel.Warning)
             return False
         try:
             image_path, _ = backend_path(image)
         except NotAFileLayer as exc:
-            self.dock.show_message(str(exc), Qgis.Critical)
+            self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
             return False
         self.store(self.state)
         folder = self.state.work_path("predictions")
@@ -113,7 +113,7 @@ class PredictStep(StepPage):
             try:
                 arguments += ["--disagreement-with", backend_path(labels[0])[0]]
             except NotAFileLayer as exc:
-                self.dock.show_message(str(exc), Qgis.Warning)
+                self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
             else:
                 if self.dock.data_step.field.currentField():
                     arguments += ["--disagreement-field", self.dock.data_step.field.currentField()]

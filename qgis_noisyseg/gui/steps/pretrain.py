@@ -75,7 +75,7 @@ class PretrainStep(StepPage):
                              "base_width": self.base_width.value(), "class_weights": self.class_weights.isChecked()}
         item = self.runs.currentItem()
         if item is not None:
-            state["selected_pretrain_run"] = item.data(Qt.UserRole)
+            state["selected_pretrain_run"] = item.data(Qt.ItemDataRole.UserRole)
 
     def refresh(self) -> None:
         selected = self.state["selected_pretrain_run"]
@@ -85,7 +85,7 @@ class PretrainStep(StepPage):
             status = tr("complete") if run["complete"] else (
                 tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
             item = QListWidgetItem(f"{Path(run['path']).name} · {run['method']} · {status}")
-            item.setData(Qt.UserRole, run["path"])
+            item.setData(Qt.ItemDataRole.UserRole, run["path"])
             self.runs.addItem(item)
             if run["path"] == selected:
                 self.runs.setCurrentItem(item)
@@ -103,8 +103,8 @@ class PretrainStep(StepPage):
     def _run_selected(self, item, _previous) -> None:
         if item is None:
             return
-        self.state["selected_pretrain_run"] = item.data(Qt.UserRole)
-        history = Path(item.data(Qt.UserRole)) / "history.json"
+        self.state["selected_pretrain_run"] = item.data(Qt.ItemDataRole.UserRole)
+        history = Path(item.data(Qt.ItemDataRole.UserRole)) / "history.json"
         if history.is_file() and not self.dock.runner.busy:
             self.curve.set_history(json.loads(history.read_text(encoding="utf-8")))
         self.refresh()
@@ -112,7 +112,7 @@ class PretrainStep(StepPage):
     def start(self) -> bool:
         dataset = self.state["dataset"]
         if not dataset or not (Path(dataset) / "manifest.json").is_file():
-            self.dock.show_message(tr("Export a noisy dataset first (step 1)."), Qgis.Warning)
+            self.dock.show_message(tr("Export a noisy dataset first (step 1)."), Qgis.MessageLevel.Warning)
             return False
         self.store(self.state)
         settings = self.state["pretrain"]
