@@ -1,7 +1,10 @@
 """An exported segmentation model: an ONNX graph plus the ``noisyseg`` metadata contract.
 
 See docs/contracts.md ("ONNX model"): input ``image`` float32 [N, bands, H, W] normalised here
-with the metadata's ``(x - mean) / std``; output ``logits`` float32 [N, classes, H, W].
+with the metadata's ``(x - mean) / std``. Format version 2 (written now) has a fixed input size
+H = W = tile size and a softmax output ``probabilities``; version 1 (written before) has dynamic
+H and W and an output ``logits``. Both are read: ``predict_probabilities`` gives probabilities
+for either, and covers an input of another size than a fixed one with windows of that size.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import numpy as np
 import onnxruntime as ort
 
 from ..core.errors import UserError
+from .grid import tile_origins
 
 METADATA_KEY = "noisyseg"
 METADATA_FORMAT = "noisyseg-onnx"
-METADATA_VERSION = 1
+METADATA_VERSION = 2  # reads 1 (dynamic size, logits) and 2 (fixed size, probabilities)
 INPUT_NAME = "image"
-OUTPUT_NAME = "logits"
+OUTPUTS = ("logits", "probabilities")  # the output's kind is also its name in the graph
 DEVICES = ("auto", "cuda", "cpu")
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
@@ -41,6 +45,7 @@ class ModelMetadata:
     units: Optional[str]
     ignore_index: int
     bands: list[dict]
+    output: str  # "logits" or "probabilities"
     raw: dict
 
 
@@ -55,7 +60,7 @@ class OnnxSegmenter:
             raise UserError(f"{self.path}: model file not found")
         self._session = _create_session(self.path, device, threads)
         self.metadata = _read_metadata(self._session, self.path)
-        _check_graph_signature(self._session, self.path, self.metadata.in_channels)
+        self.batch_size, self.input_size = _check_graph_signature(self._session, self.path, self.metadata)
 
     @property
     def classes(self) -> list[dict]:
@@ -93,19 +98,68 @@ class OnnxSegmenter:
     def provider(self) -> str:
         return self._session.get_providers()[0]
 
+    @property
+    def output(self) -> str:
+        """What the graph gives: "logits" (format version 1) or "probabilities"."""
+        return self.metadata.output
+
+    def predict_probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """Class probabilities float32 [N, classes, H, W] for raw pixels float32 [N, in_channels, H, W]."""
+        output = self.predict_batch(pixels)
+        return output if self.output == "probabilities" else softmax(output)
+
     def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
-        """Logits float32 [N, classes, H, W] for raw pixels float32 [N, in_channels, H, W]."""
+        """The graph's output (``self.output``: logits or probabilities) float32 [N, classes, H, W]
+        for raw pixels float32 [N, in_channels, H, W]. With a fixed input size, a smaller input is
+        reflect-padded to it and a larger one covered by windows of it (the last ones shifted
+        back to end on the edge); with a fixed batch, the batch is run in chunks of it."""
         if pixels.ndim != 4 or pixels.shape[1] != self.in_channels:
             raise ValueError(f"expected [N, {self.in_channels}, H, W] pixels, got shape {pixels.shape}")
         mean = self.metadata.mean[None, :, None, None]
         std = self.metadata.std[None, :, None, None]
         normalised = ((pixels - mean) / std).astype(np.float32, copy=False)
-        (logits,) = self._session.run([OUTPUT_NAME], {INPUT_NAME: normalised})
+        output = self._run_any_size(normalised)
         expected = (pixels.shape[0], self.num_classes, *pixels.shape[2:])
-        if logits.shape != expected:
-            raise UserError(f"{self.path}: the model returned logits of shape {list(logits.shape)}, "
+        if output.shape != expected:
+            raise UserError(f"{self.path}: the model returned {self.output} of shape {list(output.shape)}, "
                             f"expected {list(expected)} for its {self.num_classes} classes")
-        return np.asarray(logits, dtype=np.float32)
+        return np.asarray(output, dtype=np.float32)
+
+    def _run_any_size(self, normalised: np.ndarray) -> np.ndarray:
+        if self.input_size is None or normalised.shape[2:] == self.input_size:
+            return self._run_any_batch(normalised)
+        height, width = normalised.shape[2:]
+        size_y, size_x = self.input_size
+        pad_rows, pad_cols = max(0, size_y - height), max(0, size_x - width)
+        if pad_rows or pad_cols:
+            normalised = np.pad(normalised, ((0, 0), (0, 0), (0, pad_rows), (0, pad_cols)), mode="reflect")
+        output = np.empty((normalised.shape[0], self.num_classes, *normalised.shape[2:]), dtype=np.float32)
+        for row in tile_origins(normalised.shape[2], size_y, size_y):
+            for col in tile_origins(normalised.shape[3], size_x, size_x):
+                window = (slice(None), slice(None), slice(row, row + size_y), slice(col, col + size_x))
+                output[window] = self._run_any_batch(np.ascontiguousarray(normalised[window]))
+        return output[:, :, :height, :width]
+
+    def _run_any_batch(self, normalised: np.ndarray) -> np.ndarray:
+        count = normalised.shape[0]
+        if self.batch_size is None or count == self.batch_size:
+            (output,) = self._session.run([self.output], {INPUT_NAME: normalised})
+            return np.asarray(output, dtype=np.float32)
+        chunks = []
+        for start in range(0, count, self.batch_size):
+            chunk = normalised[start:start + self.batch_size]
+            short = self.batch_size - chunk.shape[0]
+            if short:  # a fixed batch: fill the last chunk with copies of its last tile
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], short, axis=0)])
+            (output,) = self._session.run([self.output], {INPUT_NAME: chunk})
+            chunks.append(np.asarray(output, dtype=np.float32)[:self.batch_size - short])
+        return np.concatenate(chunks)
+
+
+def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    exponentials = np.exp(shifted)
+    return exponentials / exponentials.sum(axis=axis, keepdims=True)
 
 
 def _create_session(path: Path, device: str, threads: Optional[int]) -> ort.InferenceSession:
@@ -149,8 +203,11 @@ def _parse_metadata(raw: Any) -> ModelMetadata:
     if not isinstance(raw, dict) or raw.get("format") != METADATA_FORMAT:
         raise ValueError(f"format is not {METADATA_FORMAT!r}")
     version = raw.get("format_version")
-    if not isinstance(version, int) or version > METADATA_VERSION:
-        raise ValueError(f"format_version {version!r} is not supported (this version reads up to {METADATA_VERSION})")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= METADATA_VERSION:
+        raise ValueError(f"format_version {version!r} is not supported (this version reads 1 to {METADATA_VERSION})")
+    output = raw.get("output", "logits") if version >= 2 else "logits"
+    if output not in OUTPUTS:
+        raise ValueError(f"output {output!r} must be one of {', '.join(OUTPUTS)}")
 
     classes = [_parse_class(entry) for entry in raw["classes"]]
     if not classes or [cls["id"] for cls in classes] != list(range(len(classes))):
@@ -175,7 +232,8 @@ def _parse_metadata(raw: Any) -> ModelMetadata:
     return ModelMetadata(
         classes=classes, in_channels=in_channels, mean=mean, std=std, tile_size=tile_size,
         overlap=overlap, resolution=resolution, units=raw.get("units"),
-        ignore_index=int(raw.get("ignore_index", 255)), bands=list(raw.get("bands") or []), raw=raw,
+        ignore_index=int(raw.get("ignore_index", 255)), bands=list(raw.get("bands") or []), output=output,
+        raw=raw,
     )
 
 
@@ -195,11 +253,29 @@ def _positive_int(value: Any, name: str) -> int:
     return value
 
 
-def _check_graph_signature(session: ort.InferenceSession, path: Path, in_channels: int) -> None:
+def _check_graph_signature(session: ort.InferenceSession, path: Path,
+                           metadata: ModelMetadata) -> tuple[Optional[int], Optional[tuple[int, int]]]:
+    """The graph's fixed batch size and fixed (height, width), each None when dynamic."""
     inputs = {node.name: node for node in session.get_inputs()}
     outputs = {node.name for node in session.get_outputs()}
-    if INPUT_NAME not in inputs or OUTPUT_NAME not in outputs:
-        raise UserError(f"{path}: the graph needs an input '{INPUT_NAME}' and an output '{OUTPUT_NAME}'")
+    if INPUT_NAME not in inputs or metadata.output not in outputs:
+        raise UserError(f"{path}: the graph needs an input '{INPUT_NAME}' and an output '{metadata.output}'")
     shape = inputs[INPUT_NAME].shape
-    if len(shape) != 4 or (isinstance(shape[1], int) and shape[1] != in_channels):
+    in_channels = metadata.in_channels
+    if len(shape) != 4 or (_fixed(shape[1]) and shape[1] != in_channels):
         raise UserError(f"{path}: input '{INPUT_NAME}' has shape {shape}; the metadata says [N, {in_channels}, H, W]")
+    batch = shape[0] if _fixed(shape[0]) and shape[0] > 0 else None
+    if _fixed(shape[2]) != _fixed(shape[3]):
+        raise UserError(f"{path}: input '{INPUT_NAME}' has shape {shape}; its height and width must be both fixed "
+                        "or both dynamic")
+    if not _fixed(shape[2]):
+        return batch, None
+    size = (int(shape[2]), int(shape[3]))
+    if size != (metadata.tile_size, metadata.tile_size):
+        raise UserError(f"{path}: the graph takes {size[0]} x {size[1]} px inputs but the metadata's tile_size is "
+                        f"{metadata.tile_size}; export the model again with noisyseg export-onnx")
+    return batch, size
+
+
+def _fixed(dimension: Any) -> bool:
+    return isinstance(dimension, int) and not isinstance(dimension, bool)

@@ -32,7 +32,7 @@ from ..core.imagery import SUPPORTED_DTYPES
 from ..core.progress import Reporter
 from .accumulator import StripAccumulator
 from .grid import TileLayout, check_tiling, extent_window
-from .model import OnnxSegmenter
+from .model import OnnxSegmenter, softmax  # noqa: F401  (softmax: here before it moved to model.py)
 from .qml import write_class_qml, write_confidence_qml
 from .writers import PredictionWriter
 
@@ -63,6 +63,9 @@ def predict_raster(
     tile = segmenter.tile_size if tile is None else int(tile)
     overlap = segmenter.overlap if overlap is None else int(overlap)
     check_tiling(tile, overlap)
+    if segmenter.input_size is not None and (tile, tile) != segmenter.input_size:
+        raise UserError(f"tile size {tile}: this model takes {segmenter.input_size[0]} px tiles only (its input size is "
+                        f"fixed); leave the tile size at the model's, or export it again with export-onnx --tile {tile}")
     if confidence_dtype not in CONFIDENCE_DTYPES:
         raise UserError(f"confidence dtype {confidence_dtype!r} must be one of {', '.join(CONFIDENCE_DTYPES)}")
     if batch_size < 1:
@@ -110,7 +113,7 @@ def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band
         for start in range(0, len(layout.col_origins), batch_size):
             cols = layout.col_origins[start:start + batch_size]
             pixels = np.stack([_read_tile(image, band_indexes, window, layout, row, col, fill_values) for col in cols])
-            probabilities = softmax(segmenter.predict_batch(pixels))
+            probabilities = segmenter.predict_probabilities(pixels)
             for col, tile_probabilities in zip(cols, probabilities):
                 accumulator.add(tile_probabilities[:, :valid_height, :valid_width], layout.weights(row, col), row, col)
             done += len(cols)
@@ -137,12 +140,6 @@ def _read_tile(image: rasterio.DatasetReader, band_indexes: list[int], window: W
     if pad_rows or pad_cols:
         pixels = np.pad(pixels, ((0, 0), (0, pad_rows), (0, pad_cols)), mode="reflect")
     return pixels
-
-
-def softmax(logits: np.ndarray, axis: int = 1) -> np.ndarray:
-    shifted = logits - logits.max(axis=axis, keepdims=True)
-    exponentials = np.exp(shifted)
-    return exponentials / exponentials.sum(axis=axis, keepdims=True)
 
 
 def _output_targets(image_path: "str | os.PathLike", out_path: "str | os.PathLike",

@@ -103,10 +103,9 @@ def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], 
     pixels = np.stack([np.where(valid[None], image.astype(np.float32), fill) for image, valid, _ in reads])
     if pad_rows or pad_cols:
         pixels = np.pad(pixels, ((0, 0), (0, 0), (0, pad_rows), (0, pad_cols)), mode="reflect")
-    logits = segmenter.predict_batch(pixels.astype(np.float32))[:, :, :height, :width]
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    max_probability = 1.0 / np.exp(shifted).sum(axis=1)  # the largest softmax probability
-    predicted = logits.argmax(axis=1)
+    probabilities = segmenter.predict_probabilities(pixels.astype(np.float32))[:, :, :height, :width]
+    max_probability = probabilities.max(axis=1)
+    predicted = probabilities.argmax(axis=1)
     results = []
     for tile, (_, valid, mask), confidence_map, classes in zip(tiles, reads, max_probability, predicted):
         confidence = float(confidence_map[valid].mean()) if valid.any() else None
