@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
-from ._training import add_training_arguments
+from ._training import add_encoder_weights_arguments, add_training_arguments
 
 TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
 AUTO = "auto"
@@ -44,22 +44,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles-with", metavar="CLASS",
                    help="train only on train tiles whose labels contain this class (name or id), as an operator "
                         "picks tiles that show the objects (default: any tile)")
+    add_encoder_weights_arguments(p)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
     from ..backend.checkpoint import load_checkpoint
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
+    from ..backend.models.pretrained import NONE, load_encoder_weights
     from ..backend.training import Progress, SegmentationTrainer
     from ..core.errors import UserError
-    from ._training import (check_bands, check_crop, open_dataset, outputs, run_config, start, tile_datasets,
-                            train_options)
+    from ._training import (check_bands, check_crop, check_same_weights, encoder_weights, open_dataset, outputs,
+                            run_config, start, tile_datasets, train_options)
 
     options = train_options(args)
     dataset = open_dataset(args.data)
     crop = check_crop(dataset, args.tile_size)
     containing = dataset.class_named(args.tiles_with, "--tiles-with") if args.tiles_with else None
     train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed, containing)
+    if args.init.lower() != "none" and str(args.encoder_weights).lower() != NONE:
+        raise UserError(f"--encoder-weights starts a model from scratch (--init none); --init {args.init} already "
+                        "brings its encoder (its config records the weights it started from)")
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:
         source = pretrained["config"]
@@ -82,10 +87,16 @@ def run(args: argparse.Namespace, reporter) -> dict:
                         max_tiles=args.max_tiles, tiles_with=containing,
                         train_tiles=[t["id"] for t in train_tiles] if args.max_tiles or args.tiles_with else None)
     build_model(config)  # checks the architecture before anything is written
+    weights = encoder_weights(args, config, dataset, reporter)
+    config["encoder_weights"] = weights.record if weights else None
     context, device, run_folder, resumed, reporter = start(args, reporter)
     model = build_model(config)  # after seeding, so the fresh parts are reproducible
     if resumed:
         check_bands(resumed["config"], dataset, str(run_folder.last))
+        check_same_weights(resumed["config"], config, str(run_folder.last))
+    elif weights:
+        load_encoder_weights(model.encoder, weights)
+        reporter.info(weights.message, encoder_weights=weights.record)
     elif pretrained:
         report = transfer_weights(model, pretrained["state_dict"], TRANSFERS[args.transfer])
         reporter.info(f"copied {report['copied']} tensors ({args.transfer}) from {args.init}",
