@@ -431,3 +431,23 @@ def test_study_passes_the_weights_to_pretraining_and_to_scratch_only():
     from_model = settings.finetune_argv(Path("clean"), Path("run/model.pt"), 2, 0, 2)
     assert "--encoder-weights" not in from_model and "--rgb-bands" not in from_model
     assert "--encoder-weights" not in TrainingSettings().pretrain_argv(Path("noisy"), "noisy")
+
+
+def test_a_study_starts_pretraining_and_scratch_from_the_weights(denmark_2016, tmp_path, run_cli):
+    file = save(torchvision_resnet(width=8, seed=3), tmp_path / "w8.pth")
+    argv = ["study", "label-efficiency", "--noisy", denmark_2016, "--clean", denmark_2016, "--test", denmark_2016,
+            "--k", "2", "--inits", "scratch,noisy", "--seeds", "1", "--out", tmp_path / "le", "--epochs", "1",
+            "--pretrain-epochs", "1", "--base-width", "8", "--batch-size", "8", "--device", "cpu"]
+    result = run_cli(*argv, "--encoder-weights", file)
+    assert result.code == 0, result.err
+    sha = hashlib.sha256(file.read_bytes()).hexdigest()
+    configs = {p.parent.relative_to(tmp_path / "le").as_posix(): load_checkpoint(p)["config"]
+               for p in (tmp_path / "le").glob("*/*/model.pt")}
+    weights = {name: (c["encoder_weights"] or {}).get("sha256") for name, c in configs.items()}
+    assert sorted(weights.values(), key=str) == [None, sha, sha]  # the pretraining, scratch; not the fine-tuned one
+    assert weights[next(n for n, c in configs.items() if c["pretraining"] == "noisy" and c["init"] is None)] == sha
+    assert json.loads((tmp_path / "le" / "study.json").read_text())["settings"]["encoder_weights"] == str(file.resolve())
+    assert_user_error(run_cli(*argv), "was run with other settings (encoder_weights:")
+    assert_user_error(run_cli(*argv, "--out", tmp_path / "x", "--encoder-weights", tmp_path / "absent.pth"),
+                      "is not a file")
+    assert not (tmp_path / "x").exists()
