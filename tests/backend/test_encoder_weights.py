@@ -447,6 +447,7 @@ def test_a_study_starts_pretraining_and_scratch_from_the_weights(denmark_2016, t
     assert sorted(weights.values(), key=str) == [None, sha, sha]  # the pretraining, scratch; not the fine-tuned one
     assert weights[next(n for n, c in configs.items() if c["pretraining"] == "noisy" and c["init"] is None)] == sha
     assert json.loads((tmp_path / "le" / "study.json").read_text())["settings"]["encoder_weights"] == str(file.resolve())
+    assert f"the `scratch` runs start their encoder from `{file.resolve()}`" in (tmp_path / "le" / "report.md").read_text()
     assert_user_error(run_cli(*argv), "was run with other settings (encoder_weights:")
     assert_user_error(run_cli(*argv, "--out", tmp_path / "x", "--encoder-weights", tmp_path / "absent.pth"),
                       "is not a file")
