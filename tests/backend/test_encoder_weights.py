@@ -39,8 +39,8 @@ def torchvision_resnet(blocks=(2, 2, 2, 2), bottleneck=False, in_chans=3, width=
     g = torch.Generator().manual_seed(seed)
     state = {}
 
-    def conv(name, out_c, in_c, k):
-        state[f"{name}.weight"] = torch.randn(out_c, in_c, k, k, generator=g)
+    def conv(name, out_c, in_c, k):  # He-scaled, as trained kernels roughly are: activations stay finite
+        state[f"{name}.weight"] = torch.randn(out_c, in_c, k, k, generator=g) * (2 / (in_c * k * k)) ** 0.5
 
     def bn(name, c):
         state[f"{name}.weight"] = torch.rand(c, generator=g) + 0.5
@@ -75,7 +75,7 @@ def torchvision_resnet(blocks=(2, 2, 2, 2), bottleneck=False, in_chans=3, width=
                 bn(f"{name}.downsample.1", planes * expansion)
             inplanes = planes * expansion
     if fc:
-        state["fc.weight"] = torch.randn(1000, inplanes, generator=g)
+        state["fc.weight"] = torch.randn(1000, inplanes, generator=g) / inplanes**0.5
         state["fc.bias"] = torch.randn(1000, generator=g)
     return state
 
