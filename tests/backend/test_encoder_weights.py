@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-import shapely
 import torch
 from rasterio.transform import from_origin
 
