@@ -195,16 +195,11 @@ def check_agreement(network: torch.nn.Module, onnx_path: Path, in_channels: int,
     for batch in (1, 3):
         sample = torch.randn(batch, in_channels, tile, tile, generator=generator)
         with torch.no_grad():
-<<<<<<< HEAD
-            expected = model(sample).numpy()
-        got = session.run(["logits"], {"image": sample.numpy()})[0]
+            expected = network(sample).numpy()
+        got = session.run([OUTPUT_NAME], {INPUT_NAME: sample.numpy()})[0]
         if not (np.isfinite(expected).all() and np.isfinite(got).all()):
             raise UserError("the model's outputs are not finite (NaN or infinity) on a test input: its weights are "
                             "damaged or from a diverged run; export another checkpoint")
-=======
-            expected = network(sample).numpy()
-        got = session.run([OUTPUT_NAME], {INPUT_NAME: sample.numpy()})[0]
->>>>>>> h-deepness
         worst = max(worst, float(np.abs(expected - got).max()))
     if not worst < MAX_ABS_PROBABILITY_DIFFERENCE:
         raise ExportMismatch(f"onnxruntime and torch disagree on the exported model: max |probability difference| "

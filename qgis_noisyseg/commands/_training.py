@@ -202,6 +202,9 @@ def start(args: argparse.Namespace, reporter, inputs=()):
     context = DistributedContext.from_environment()
     device = select_device(args.device, context.local_rank)
     run = RunFolder(args.out, writer=context.is_main)
+    weights = getattr(args, "encoder_weights", None)
+    if weights and Path(weights).is_file():
+        inputs = [*inputs, (weights, "--encoder-weights")]
     plan = run.plan(plan_outputs(args.overwrite, [(args.data, "--data"), *inputs], reporter, resume=args.resume))
     if context.is_main:
         plan.check()
@@ -227,3 +230,55 @@ def outputs(run, progress) -> dict:
     last = progress.history[-1] if progress.history else {}
     return {"model": str(run.best), "last": str(run.last), "history": str(run.path / "history.json"),
             "epochs": len(progress.history), "final_loss": last.get("loss"), "final_val_miou": last.get("val_miou")}
+
+
+def add_encoder_weights_arguments(p: argparse.ArgumentParser) -> None:
+    """``--encoder-weights`` and ``--rgb-bands`` (backend/models/pretrained.py)."""
+    p.add_argument("--encoder-weights", default="none", metavar="PATH|imagenet|none",
+                   help="start the encoder from a torchvision or timm ResNet state dict (.pth), or from torchvision's "
+                        "ImageNet weights (downloaded once into torch's hub cache); they need --base-width 64 "
+                        "(default none: random)")
+    p.add_argument("--rgb-bands", metavar="R,G,B",
+                   help="with 3-band (RGB) weights: the dataset bands (1-based) holding red, green and blue, e.g. "
+                        "3,2,1 for blue, green, red imagery (default: from the band names; unnamed 3-band imagery "
+                        "is taken as red, green, blue)")
+
+
+def encoder_weights(args: argparse.Namespace, config: dict, dataset, reporter=None):
+    """The prepared ``--encoder-weights`` (None for none), checked against the architecture and
+    the dataset's bands before anything is written."""
+    from ..backend.models.pretrained import prepare_encoder_weights
+
+    bands = dataset.manifest["image"].get("bands") or [{"index": i + 1, "name": f"band{i + 1}"}
+                                                       for i in range(dataset.in_channels)]
+    return prepare_encoder_weights(getattr(args, "encoder_weights", None), config, bands,
+                                   getattr(args, "rgb_bands", None), reporter)
+
+
+def pretrained_encoder(args: argparse.Namespace, config: dict, dataset, resumed: Optional[dict], reporter):
+    """The ``--encoder-weights`` to load into a fresh model (None for none, and on --resume, whose
+    weights are in last.pt); records them in ``config``. A resumed run keeps its own weights:
+    other weights given explicitly are refused."""
+    if resumed is not None and "encoder_weights" not in getattr(args, "_explicit", frozenset()):
+        config["encoder_weights"] = resumed["config"].get("encoder_weights")
+        return None
+    weights = encoder_weights(args, config, dataset, reporter)
+    config["encoder_weights"] = weights.record if weights else None
+    if resumed is not None:
+        check_same_weights(resumed["config"], config, str(Path(args.out) / "last.pt"))
+        return None
+    if weights:
+        reporter.info(weights.message, encoder_weights=weights.record)
+    return weights
+
+
+def check_same_weights(resumed_config: dict, config: dict, source: str) -> None:
+    """A resumed run continues from the encoder weights it started from."""
+    from ..core.errors import UserError
+
+    def sha(c: dict):
+        return (c.get("encoder_weights") or {}).get("sha256")
+
+    if sha(resumed_config) != sha(config):
+        before = (resumed_config.get("encoder_weights") or {}).get("path", "none")
+        raise UserError(f"{source} was started with --encoder-weights {before}; resume it with the same weights")

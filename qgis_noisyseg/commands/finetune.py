@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
-from ._training import add_training_arguments
+from ._training import add_encoder_weights_arguments, add_training_arguments
 
 TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
 AUTO = "auto"
@@ -43,6 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiles-with", metavar="CLASS",
                    help="train only on train tiles whose labels contain this class (name or id), as an operator "
                         "picks tiles that show the objects (default: any tile)")
+    add_encoder_weights_arguments(p)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -51,10 +52,11 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..backend.checkpoint import load_checkpoint, require_finite_weights
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
+    from ..backend.models.pretrained import NONE, load_encoder_weights
     from ..backend.training import Progress, SegmentationTrainer
     from ..core.errors import UserError
-    from ._training import (check_bands, check_crop, check_labelled, open_dataset, outputs, resume_checkpoint,
-                            run_config, start, tile_datasets, train_options)
+    from ._training import (check_bands, check_crop, check_labelled, open_dataset, outputs, pretrained_encoder,
+                            resume_checkpoint, run_config, start, tile_datasets, train_options)
 
     dataset = open_dataset(args.data, need_labels=False)
     resumed = resume_checkpoint(args, dataset)
@@ -63,6 +65,9 @@ def run(args: argparse.Namespace, reporter) -> dict:
     containing = dataset.class_named(args.tiles_with, "--tiles-with") if args.tiles_with else None
     train_tiles = select_tiles(dataset.split("train"), args.max_tiles, args.seed, containing)
     check_labelled(train_tiles, args.data)
+    if args.init.lower() != "none" and str(args.encoder_weights).lower() != NONE:
+        raise UserError(f"--encoder-weights starts a model from scratch (--init none); --init {args.init} already "
+                        "brings its encoder (its config records the weights it started from)")
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:
         source = pretrained["config"]
@@ -92,6 +97,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     check_trainable(build_model(config), freeze_parts, args.freeze)  # the architecture too, before anything is written
     if resumed:
         check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
+    encoder_weights = pretrained_encoder(args, config, dataset, resumed, reporter)
     train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop)
     progress = Progress.from_config(resumed["config"], "supervised") if resumed else Progress("supervised")
     weights = class_weights(train_tiles, dataset.classes.num_classes) if options.class_weights else None
@@ -99,7 +105,9 @@ def run(args: argparse.Namespace, reporter) -> dict:
     context, device, run_folder, reporter = start(args, reporter, inputs)
     try:
         model = build_model(config)  # after seeding, so the fresh parts are reproducible
-        if pretrained and not resumed:
+        if encoder_weights is not None:
+            load_encoder_weights(model.encoder, encoder_weights)
+        elif pretrained and not resumed:
             report = transfer_weights(model, pretrained["state_dict"], TRANSFERS[args.transfer])
             reporter.info(f"copied {report['copied']} tensors ({args.transfer}) from {args.init}",
                           skipped=report["skipped_shape_mismatch"], missing=report["missing"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
-from ._training import add_training_arguments
+from ._training import add_encoder_weights_arguments, add_training_arguments
 
 METHODS = ("noisy", "simclr", "simclr+noisy")
 
@@ -24,6 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help=f"encoder width (default {DEFAULT_BASE_WIDTH}, torchvision's)")
     p.add_argument("--simclr-epochs", type=int, help="SimCLR epochs (default: --epochs)")
     p.add_argument("--temperature", type=float, help="NT-Xent temperature (default 0.2)")
+    add_encoder_weights_arguments(p)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -31,11 +32,12 @@ def run(args: argparse.Namespace, reporter) -> dict:
 
     from ..backend.data import class_weights
     from ..backend.models import build_model, transfer_weights
+    from ..backend.models.pretrained import load_encoder_weights
     from ..backend.simclr import SimCLRModel
     from ..backend.training import Progress, SegmentationTrainer, SimCLRTrainer
     from ..core.errors import UserError
-    from ._training import (check_bands, check_crop, open_dataset, outputs, resume_checkpoint, run_config, start,
-                            tile_datasets, train_options)
+    from ._training import (check_bands, check_crop, open_dataset, outputs, pretrained_encoder, resume_checkpoint,
+                            run_config, start, tile_datasets, train_options)
 
     dataset = open_dataset(args.data, need_labels=args.method != "simclr")
     resumed = resume_checkpoint(args, dataset)
@@ -54,6 +56,14 @@ def run(args: argparse.Namespace, reporter) -> dict:
     config = run_config(dataset, architecture, normalization, args, options, pretraining=args.method, init=None)
     build_model(config)  # checks the architecture before anything is written
     train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop)
+    encoder_weights = pretrained_encoder(args, config, dataset, resumed, reporter)
+
+    def fresh_model():
+        model = build_model(config)
+        if encoder_weights is not None:
+            load_encoder_weights(model.encoder, encoder_weights)
+        return model
+
     resumed_phase = resumed["config"].get("progress", {}).get("phase") if resumed else None
     history = resumed["config"].get("history", []) if resumed else []
     context, device, run_folder, reporter = start(args, reporter)
@@ -61,7 +71,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     try:
         encoder_state = None
         if "simclr" in args.method and resumed_phase != "supervised":
-            simclr = SimCLRModel(build_model(config).encoder)
+            simclr = SimCLRModel(fresh_model().encoder)
             progress = Progress.from_config(resumed["config"], "simclr") if resumed else Progress("simclr", history=history)
             epochs = args.simclr_epochs if args.simclr_epochs is not None else args.epochs
             trainer = SimCLRTrainer(simclr, train_data, options, epochs, config={**config, "pretraining": "simclr"},
@@ -71,7 +81,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
             progress = trainer.fit()
             encoder_state, history = simclr.state_dict(), progress.history
         if "noisy" in args.method:
-            model = build_model(config)
+            model = fresh_model()
             if encoder_state is not None:
                 transfer_weights(model, encoder_state, ["encoder"])
             progress = (Progress.from_config(resumed["config"], "supervised") if resumed_phase == "supervised"

@@ -88,6 +88,21 @@ def add_training_arguments(p: argparse.ArgumentParser) -> None:
     group.add_argument("--min-steps", type=int, help="fine-tune for at least this many optimizer steps: more epochs "
                                                      "for small K (default: --epochs whatever K)")
     group.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    group.add_argument("--encoder-weights", metavar="PATH|imagenet|none",
+                       help="start the encoder of pretraining and of the scratch runs from these weights (see pretrain; "
+                            "default none)")
+    group.add_argument("--rgb-bands", metavar="R,G,B", help="with 3-band weights: the bands holding red, green, blue")
+
+
+def _weights(args: argparse.Namespace) -> dict:
+    """--encoder-weights as recorded in study.json: None for none, a file as its absolute path."""
+    from pathlib import Path
+
+    spec = (args.encoder_weights or "").strip()
+    if spec.lower() in ("", "none"):
+        return {"encoder_weights": None, "rgb_bands": args.rgb_bands}
+    return {"encoder_weights": spec.lower() if spec.lower() == "imagenet" else str(Path(spec).expanduser().resolve()),
+            "rgb_bands": args.rgb_bands}
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -99,7 +114,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         pretrain_lr=args.pretrain_lr, patience=args.patience, pretrain_label_smoothing=args.pretrain_label_smoothing,
         pretrain_loss=args.pretrain_loss,
         device=args.device, min_steps=args.min_steps, class_weights=args.class_weights,
-        tiles_with=args.tiles_with)
+        tiles_with=args.tiles_with, **_weights(args))
     common = dict(clean=args.clean, test=args.test, out=args.out, seeds=args.seeds, settings=settings,
                   test_split=args.test_split, metric=args.metric, reporter=reporter, overwrite=args.overwrite,
                   command=getattr(args, "command_line", None))

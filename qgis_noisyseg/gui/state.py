@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "dataset": "",
     "annotation_package": "",
     "pretrain": {"method": "noisy", "encoder": "resnet18", "decoder": "unet", "epochs": 20, "base_width": 64,
-                 "class_weights": False},
+                 "class_weights": False, "encoder_weights": "none", "encoder_weights_file": ""},
     "pretrain_runs": [],  # [{"path", "method", "complete"}], newest last
     "selected_pretrain_run": "",
     "finetune": {"transfer": "auto", "freeze": "none", "decoder": "", "epochs": 30, "scratch": True,

@@ -372,6 +372,26 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
 クラスラスタはモデルのクラス名と色で表示されます。オプションの信頼度ラスタは、最も大きいクラス確率をパーセントで表したものです。既存の地図を指定すると、モデルと地図が異なる箇所を示す不一致ラスタも出力の横（OUTPUT_disagreement.tif）に書き出されます。
 既存の出力ファイルは上書きされます。torch は不要で、onnxruntime だけで動作します。</translation>
     </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Start the encoder from (ImageNet: torchvision&apos;s weights, downloaded once; base width 64)</source>
+        <translation>エンコーダの初期値（ImageNet：torchvision の重み、初回のみダウンロード、基本の幅 64）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>…or from this weights file (a torchvision or timm ResNet state dict, .pth)</source>
+        <translation>…または、この重みファイルから（torchvision か timm の ResNet の state dict、.pth）</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>PyTorch weights (*.pth *.pt)</source>
+        <translation>PyTorch の重み (*.pth *.pt)</translation>
+    </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Start the encoder from ImageNet or from a weights file, not both</source>
+        <translation>エンコーダの初期値は ImageNet か重みファイルのどちらか一方にしてください</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegAnnotation</name>
@@ -1327,6 +1347,46 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/steps/base.py"/>
         <source>Weights the loss by inverse class frequency, so that a class covering a few percent of the pixels is not ignored.</source>
         <translation>損失をクラス頻度の逆数で重み付けし、画素の数パーセントしか占めないクラスが無視されないようにします。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>none (random)</source>
+        <translation>なし（ランダム）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>ImageNet (torchvision, downloaded once)</source>
+        <translation>ImageNet（torchvision、初回のみダウンロード）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>file…</source>
+        <translation>ファイル…</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>Start the encoder from pretrained ResNet weights instead of random ones: torchvision&apos;s ImageNet weights, or a torchvision or timm ResNet state dict (.pth) such as TorchGeo&apos;s SSL4EO-S12 ResNets. They fit base width 64 only (ImageNet sets it).</source>
+        <translation>エンコーダをランダムな値ではなく事前学習済みの ResNet の重みから始めます：torchvision の ImageNet の重み、または TorchGeo の SSL4EO-S12 ResNet のような torchvision か timm の ResNet の state dict（.pth）。基本の幅 64 にしか合いません（ImageNet を選ぶと 64 になります）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>Encoder weights</source>
+        <translation>エンコーダの重み</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>PyTorch weights (*.pth *.pt)</source>
+        <translation>PyTorch の重み (*.pth *.pt)</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>Weights file</source>
+        <translation>重みファイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>Choose the encoder weights file (.pth), or no weights.</source>
+        <translation>エンコーダの重みファイル（.pth）を選ぶか、重みなしにしてください。</translation>
     </message>
 </context>
 <context>

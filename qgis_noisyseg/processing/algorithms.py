@@ -260,7 +260,21 @@ class PretrainAlgorithm(TrainingAlgorithm):
         self.add_number("SIMCLR_EPOCHS", tr("SimCLR epochs (default: Epochs)"), optional=True, minimum=0, advanced=True)
         self.add_number("TEMPERATURE", tr("SimCLR temperature (default 0.2)"), DOUBLE, optional=True, minimum=0.001,
                         advanced=True)
+        self.add_choice("ENCODER_WEIGHTS", tr("Start the encoder from (ImageNet: torchvision's weights, downloaded once; "
+                                              "base width 64)"), ("none", "imagenet"), "none", advanced=True)
+        self.add(QgsProcessingParameterFile("ENCODER_WEIGHTS_FILE", tr("…or from this weights file (a torchvision or "
+                                                                        "timm ResNet state dict, .pth)"),
+                                            optional=True, fileFilter=tr("PyTorch weights (*.pth *.pt)")), advanced=True)
         self.add_run_folder_parameters()
+
+    def extra_arguments(self, parameters, context, feedback) -> list[str]:
+        choice = self.parameterAsEnumString(parameters, "ENCODER_WEIGHTS", context)
+        path = self.parameterAsFile(parameters, "ENCODER_WEIGHTS_FILE", context)
+        if path and choice != "none":
+            raise QgsProcessingException(tr("Start the encoder from ImageNet or from a weights file, not both"))
+        if path:
+            return ["--encoder-weights", path]
+        return ["--encoder-weights", choice] if choice != "none" else []
 
 
 class FinetuneAlgorithm(TrainingAlgorithm):

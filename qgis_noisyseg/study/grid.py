@@ -53,6 +53,8 @@ class TrainingSettings:
     min_steps: Optional[int] = None
     class_weights: bool = False
     tiles_with: Optional[str] = None
+    encoder_weights: Optional[str] = None  # --encoder-weights of pretraining and of the scratch runs
+    rgb_bands: Optional[str] = None
 
     def finetune_epochs(self, tiles: int) -> int:
         """``epochs``, or more when K tiles give fewer than ``min_steps`` optimizer steps in
@@ -78,6 +80,12 @@ class TrainingSettings:
             raise UserError(f"--patience must be at least 1, got {self.patience}")
         if self.min_steps is not None and self.min_steps < 1:
             raise UserError(f"--min-steps must be at least 1, got {self.min_steps}")
+        if self.rgb_bands and not self.encoder_weights:
+            raise UserError("--rgb-bands says which bands the weights' red, green and blue kernels go to; pass it with "
+                            "--encoder-weights")
+        if self.encoder_weights and self.encoder_weights != "imagenet" and not Path(self.encoder_weights).is_file():
+            raise UserError(f"--encoder-weights {self.encoder_weights} is not a file; give a .pth state dict, "
+                            "imagenet or none")
 
     def pretrain_argv(self, data: Path, method: str, decoder: str = "unet") -> list[str]:
         argv = ["pretrain", "--data", data, "--method", method, "--encoder", self.encoder, "--decoder", decoder,
@@ -86,7 +94,7 @@ class TrainingSettings:
                 "--device", self.device, "--seed", 0]
         if self.simclr_epochs is not None:
             argv += ["--simclr-epochs", self.simclr_epochs]
-        return [str(a) for a in argv + self._shared_flags()]
+        return [str(a) for a in argv + self._shared_flags() + self._weights_flags()]
 
     def finetune_argv(self, data: Path, init: Optional[Path], k: int | str, seed: int, tiles: int,
                       decoder: Optional[str] = None, transfer: str = "auto", freeze: str = "none") -> list[str]:
@@ -97,7 +105,13 @@ class TrainingSettings:
             argv += ["--max-tiles", k] + (["--tiles-with", self.tiles_with] if self.tiles_with else [])
         if decoder:
             argv += ["--decoder", decoder]
-        return [str(a) for a in argv + self._shared_flags()]
+        return [str(a) for a in argv + self._shared_flags() + (self._weights_flags() if init is None else [])]
+
+    def _weights_flags(self) -> list:
+        """A run that starts from a pretrained model brings its own encoder: the weights go to the
+        pretraining runs and to the runs from scratch, which they then start."""
+        return (["--encoder-weights", self.encoder_weights] if self.encoder_weights else []) + \
+            (["--rgb-bands", self.rgb_bands] if self.encoder_weights and self.rgb_bands else [])
 
     def _shared_flags(self) -> list:
         return (["--patience", self.patience] if self.patience is not None else []) + \

@@ -162,7 +162,10 @@ def write_label_efficiency_report(path: Path, curves: dict, saved: list[dict], t
         f"Test {metric.label} on the `{settings['test_split']}` split of `{settings['test']}` ({test_tiles} tiles) "
         f"after fine-tuning on K clean train tiles of `{settings['clean']}`, for each init; seeds "
         f"{', '.join(map(str, seeds))} (a seed draws the K tiles{among} and seeds the fine-tuning). Cells: mean (min-max "
-        "over seeds). `results.csv` has every run's mIoU, overall accuracy and per-class IoU.",
+        "over seeds). `results.csv` has every run's mIoU, overall accuracy and per-class IoU." +
+        (f" Every pretraining and the `scratch` runs start their encoder from `{settings['encoder_weights']}` "
+         "(`--encoder-weights`): `scratch` is those weights without pretraining on the noisy labels."
+         if settings.get("encoder_weights") else ""),
         mean_table,
         "![label efficiency](label_efficiency.png)",
         "## Clean tiles saved",

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from qgis.core import Qgis
+from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, Qt
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
@@ -17,6 +18,9 @@ from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
 
 METHODS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "noisy"), "noisy"), (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR"), "simclr"),
            (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR, then noisy"), "simclr+noisy"))
+ENCODER_WEIGHTS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "none (random)"), "none"),
+                   (QT_TRANSLATE_NOOP("NoisySegPanel", "ImageNet (torchvision, downloaded once)"), "imagenet"),
+                   (QT_TRANSLATE_NOOP("NoisySegPanel", "file…"), "file"))
 
 
 class PretrainStep(StepPage):
@@ -36,6 +40,18 @@ class PretrainStep(StepPage):
         self.base_width.setToolTip(tr("Width of the encoder's first layer: 64 is the standard ResNet; smaller "
                                       "trains faster on a CPU."))
         fields.addRow(tr("Base width"), self.base_width)
+        self.encoder_weights = combo([(tr(text), value) for text, value in ENCODER_WEIGHTS], "noisyseg_encoder_weights")
+        self.encoder_weights.setToolTip(tr("Start the encoder from pretrained ResNet weights instead of random ones: "
+                                           "torchvision's ImageNet weights, or a torchvision or timm ResNet state dict "
+                                           "(.pth) such as TorchGeo's SSL4EO-S12 ResNets. They fit base width 64 only "
+                                           "(ImageNet sets it)."))
+        self.encoder_weights.activated.connect(self._weights_chosen)
+        fields.addRow(tr("Encoder weights"), self.encoder_weights)
+        self.weights_file = QgsFileWidget()
+        self.weights_file.setObjectName("noisyseg_encoder_weights_file")
+        self.weights_file.setFilter(tr("PyTorch weights (*.pth *.pt)"))
+        self.weights_file.setEnabled(False)
+        fields.addRow(tr("Weights file"), self.weights_file)
         self.epochs = spin("noisyseg_pretrain_epochs", 20, 1, 1000)
         fields.addRow(tr("Epochs"), self.epochs)
         self.class_weights = class_weights_box("noisyseg_pretrain_class_weights")
@@ -67,12 +83,17 @@ class PretrainStep(StepPage):
         self.epochs.setValue(int(settings["epochs"]))
         self.base_width.setValue(int(settings["base_width"]))
         self.class_weights.setChecked(bool(settings["class_weights"]))
+        set_combo(self.encoder_weights, settings["encoder_weights"])
+        self.weights_file.setFilePath(settings["encoder_weights_file"])
+        self.weights_file.setEnabled(settings["encoder_weights"] == "file")
         self.refresh()
 
     def store(self, state) -> None:
         state["pretrain"] = {"method": self.method.currentData(), "encoder": self.encoder.currentData(),
                              "decoder": self.decoder.currentData(), "epochs": self.epochs.value(),
-                             "base_width": self.base_width.value(), "class_weights": self.class_weights.isChecked()}
+                             "base_width": self.base_width.value(), "class_weights": self.class_weights.isChecked(),
+                             "encoder_weights": self.encoder_weights.currentData(),
+                             "encoder_weights_file": self.weights_file.filePath()}
         item = self.runs.currentItem()
         if item is not None:
             state["selected_pretrain_run"] = item.data(Qt.ItemDataRole.UserRole)
@@ -93,6 +114,23 @@ class PretrainStep(StepPage):
         run = self.selected_run()
         self.resume_button.setEnabled(not self.dock.runner.busy and run is not None and not run["complete"]
                                       and (Path(run["path"]) / "last.pt").is_file())
+
+    def _weights_chosen(self, _index: int) -> None:
+        choice = self.encoder_weights.currentData()
+        self.weights_file.setEnabled(choice == "file")
+        if choice == "imagenet":
+            self.base_width.setValue(DEFAULT_BASE_WIDTH)  # torchvision's width, the only one its weights fit
+
+    def weights_arguments(self, settings: dict) -> list | None:
+        """``--encoder-weights`` for the chosen weights; None (with a message) when the file is missing."""
+        choice = settings["encoder_weights"]
+        if choice == "file":
+            path = settings["encoder_weights_file"]
+            if not path or not Path(path).is_file():
+                self.dock.show_message(tr("Choose the encoder weights file (.pth), or no weights."), Qgis.MessageLevel.Warning)
+                return None
+            return ["--encoder-weights", path]
+        return ["--encoder-weights", choice] if choice == "imagenet" else []
 
     def show_device(self, report: dict) -> None:
         self.device.setText(describe_device(report))
@@ -116,11 +154,14 @@ class PretrainStep(StepPage):
             return False
         self.store(self.state)
         settings = self.state["pretrain"]
+        weights = self.weights_arguments(settings)
+        if weights is None:
+            return False
         folder = self.state.next_run_folder(f"pretrain-{settings['method'].replace('+', '-')}")
         arguments = ["pretrain", "--data", dataset, "--out", str(folder), "--method", settings["method"],
                      "--encoder", settings["encoder"], "--decoder", settings["decoder"],
                      "--epochs", settings["epochs"], "--base-width", settings["base_width"],
-                     *(["--class-weights"] if settings["class_weights"] else [])]
+                     *(["--class-weights"] if settings["class_weights"] else []), *weights]
         run = {"path": str(folder), "method": settings["method"], "complete": False, "arguments": arguments}
         self.state["pretrain_runs"].append(run)
         self.state["selected_pretrain_run"] = run["path"]
