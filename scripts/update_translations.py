@@ -181,22 +181,23 @@ def extract(ts: Path, language: str) -> bool:
         if not merged.save(str(written)):
             sys.exit(f"pylupdate5 could not write {written}")
         text = written.read_text(encoding="utf-8")
+        # pylupdate5 writes locations relative to the file it saves (here in the temporary
+        # folder); make them relative to the .ts, and without line numbers, so that editing code
+        # moves no line of the .ts.
+        text = re.sub(r'<location filename="([^"]+)" line="\d+"/>',
+                      lambda m: f'<location filename="{_relative_to_ts(m.group(1), ts, written.parent)}"/>', text)
     text = re.sub(r'<TS version="([^"]+)"[^>]*>', rf'<TS version="\1" language="{LANGUAGES[language]}" '
                   r'sourcelanguage="en">', text, count=1)
-    # pylupdate5 writes locations relative to the working directory; make them relative to the .ts,
-    # and without line numbers, so that editing code moves no line of the .ts.
-    text = re.sub(r'<location filename="([^"]+)" line="\d+"/>',
-                  lambda m: f'<location filename="{_relative_to_ts(m.group(1), ts)}"/>', text)
     after = text.encode("utf-8")
     if after != before:
         ts.write_bytes(after)
     return after != before
 
 
-def _relative_to_ts(filename: str, ts: Path) -> str:
+def _relative_to_ts(filename: str, ts: Path, base: Path) -> str:
     path = Path(filename)
     if not path.is_absolute():
-        path = Path.cwd() / path
+        path = base / path
     return Path(os.path.relpath(path.resolve(), ts.parent)).as_posix()
 
 
