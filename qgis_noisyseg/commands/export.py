@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-valid", type=float, default=0.5, help="skip tiles with less valid image area than this (default 0.5)")
     p.add_argument("--split", default="0.8,0.1,0.1", help="train,val,test fractions, split by spatial blocks (default 0.8,0.1,0.1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--nodata", metavar="VALUE|none",
+                   help="pixel value that marks nodata in every band, overriding the file's tag; 'none': no nodata "
+                        "(default: the file's nodata, alpha or mask, else a black or white border is detected)")
     p.add_argument("--out", required=True, help="dataset folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
 
@@ -32,6 +35,6 @@ def run(args: argparse.Namespace, reporter) -> dict:
     return export_dataset(
         args.image, args.labels, args.out, field=args.field, classes=args.classes, unlabeled=args.unlabeled,
         all_touched=args.all_touched, tile=args.tile, stride=args.stride, min_valid=args.min_valid,
-        split=parse_split(args.split), seed=args.seed, encoding=args.encoding, overwrite=args.overwrite,
+        split=parse_split(args.split), seed=args.seed, encoding=args.encoding, nodata=args.nodata, overwrite=args.overwrite,
         reporter=reporter, command=args.command_line, arguments=arguments,
     )

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
     p.add_argument("--resample", action="store_true",
                    help="read the image at the model's ground sample distance, write back at the image's")
+    p.add_argument("--nodata", metavar="VALUE|none",
+                   help="pixel value that marks nodata in every band, overriding the file's tag; 'none': no nodata "
+                        "(default: the file's nodata, alpha or mask, else a black or white border is detected)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
@@ -50,7 +53,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
             if styled:
                 plan.file(Path(path).with_suffix(".qml"), f"{option} (its .qml style)", "style")
     plan.check()
-    check_image(args.image)
+    check_image(args.image, args.nodata)
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
     field = None
     if disagreement_out is not None:  # checked before the whole raster is predicted, not after
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
                           confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
                           extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
-                          reporter=reporter)
+                          nodata=args.nodata, reporter=reporter)
         if disagreement_out is not None:
             outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
                                               class_map=model_class_map(segmenter.classes), field=field,

@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="score: 1 - mean confidence, disagreement with the noisy mask, or their mean (default both)")
     p.add_argument("--split", choices=("all", "train", "val", "test"), default="all", help="tiles to rank (default all)")
     p.add_argument("--out", help="also write every tile's scores to this JSON file")
+    p.add_argument("--nodata", metavar="VALUE|none",
+                   help="also treat pixels of this value in every band as nodata; 'none': every pixel is data "
+                        "(default: the tiles' own masks, from export)")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
@@ -32,7 +35,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
     with plan.writing():
         outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
-                                batch_size=args.batch_size, out=args.out, reporter=reporter)
+                                batch_size=args.batch_size, out=args.out, nodata=args.nodata, reporter=reporter)
     if not reporter.json_lines:
         reporter.info(format_table(outputs["suggestions"]))
     return outputs

@@ -70,6 +70,8 @@ class Dataset:
         """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file."""
         with rasterio.open(self.root / tile["image"]) as src:
             pixels, valid = src.read(), src.dataset_mask() > 0
+        if pixels.dtype.kind == "f":  # NaN and infinity are nodata, whatever the file says
+            valid &= np.isfinite(pixels).all(axis=0)
         with rasterio.open(self.root / tile["mask"]) as src:
             mask = src.read(1)
         return pixels, valid, mask

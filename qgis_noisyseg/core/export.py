@@ -54,6 +54,7 @@ def export_dataset(
     split: Sequence[float] = (0.8, 0.1, 0.1),
     seed: int = 0,
     encoding: Optional[str] = None,
+    nodata: Optional[str] = None,
     overwrite: bool = False,
     reporter: Optional[Reporter] = None,
     command: Optional[list[str]] = None,
@@ -75,7 +76,7 @@ def export_dataset(
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2**20))  # bytes: small numbers are not MB here
-        img = stack.enter_context(Imagery(image))
+        img = stack.enter_context(Imagery(image, nodata, reporter))
         sources = []
         for text in labels:
             source = open_label_source(text, img.src.crs, tuple(img.src.bounds), field=field,
@@ -137,7 +138,8 @@ def export_dataset(
             class_map.save(tmp / "classes.json")
     reporter.info(f"wrote {len(entries)} tiles to {out}")
     return {"dataset": str(out), "tiles": len(entries), "splits": manifest["splits"],
-            "classes": len(class_map.classes), "warnings": list(reporter.warnings)}
+            "classes": len(class_map.classes), "nodata": manifest["image"]["nodata_source"],
+            "warnings": list(reporter.warnings)}
 
 
 def _class_map(classes: Optional[str | Path], sources, field: Optional[str]) -> ClassMap:
@@ -176,15 +178,19 @@ def _write_tiles(tmp: Path, img: Imagery, sources, class_map: ClassMap, rows, sp
     entries: list[dict] = []
     stats = RunningBandStats(len(img.band_indexes))
     colormap = class_map.colormap()
-    image_profile = {"driver": "GTiff", "count": len(img.band_indexes), "dtype": img.dtype, "nodata": img.src.nodata,
+    # No nodata value on the tiles: an internal mask marks their invalid pixels (whatever made them
+    # invalid: the file's nodata, --nodata, a collar, NaN), and those pixels hold 0.
+    image_profile = {"driver": "GTiff", "count": len(img.band_indexes), "dtype": img.dtype, "nodata": None,
                      "crs": img.src.crs, **IMAGE_TILE_OPTIONS}
     if np.dtype(img.dtype).kind == "f":
         image_profile["predictor"] = 3
 
-    def write_pair(t, transform, tile_pixels, tile_mask) -> None:
+    def write_pair(t, transform, tile_pixels, tile_valid, tile_mask) -> None:
         size = t.size
         with rasterio.open(tmp / f"images/{t.id}.tif", "w", width=size, height=size, transform=transform, **image_profile) as dst:
-            dst.write(tile_pixels)
+            dst.write(np.where(tile_valid[None], tile_pixels, 0).astype(tile_pixels.dtype, copy=False))
+            if not tile_valid.all():
+                dst.write_mask(tile_valid.astype(np.uint8) * 255)
         with rasterio.open(tmp / f"masks/{t.id}.tif", "w", **mask_profile(transform, img.src.crs, size)) as dst:
             dst.write(tile_mask, 1)
             dst.write_colormap(1, colormap)
@@ -199,7 +205,7 @@ def _write_tiles(tmp: Path, img: Imagery, sources, class_map: ClassMap, rows, sp
             strip = Window(0, row[0].row_off, img.width, tile)
             strip_transform = window_transform(strip, img.src.transform)
             pixels = img.read(strip)
-            valid = img.valid(strip)
+            valid = img.valid(strip, pixels)
             mask = np.full((tile, img.width), fill, dtype=np.uint8)
             strip_bounds = window_bounds(strip, img.src.transform)
             for source in sources:
@@ -218,7 +224,7 @@ def _write_tiles(tmp: Path, img: Imagery, sources, class_map: ClassMap, rows, sp
                 tile_pixels = pixels[:, :, cols]
                 tile_mask = mask[:, cols]
                 transform = window_transform(t.window, img.src.transform)
-                pending.append(writers.submit(write_pair, t, transform, tile_pixels, tile_mask))
+                pending.append(writers.submit(write_pair, t, transform, tile_pixels, tile_valid, tile_mask))
                 split = splits[t]
                 if split == "train":
                     stats.add(tile_pixels[:, ::STATS_STEP, ::STATS_STEP], tile_valid[::STATS_STEP, ::STATS_STEP])

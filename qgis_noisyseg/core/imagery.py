@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import rasterio
@@ -13,6 +14,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from .errors import UserError
+from .nodata import resolve_nodata
 
 SUPPORTED_DTYPES = ("uint8", "uint16", "int16", "float32")
 
@@ -50,9 +52,10 @@ def crs_label(crs) -> str:
 
 
 class Imagery(contextlib.AbstractContextManager):
-    """An opened imagery raster with its data bands (alpha bands excluded)."""
+    """An opened imagery raster with its data bands (alpha bands excluded) and its nodata
+    (``core.nodata``: ``nodata`` is the ``--nodata`` option, None for automatic)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, nodata: Optional[str] = None, reporter=None) -> None:
         self.path = Path(path).resolve()
         self.src = open_raster(self.path, "image")
         try:
@@ -64,6 +67,7 @@ class Imagery(contextlib.AbstractContextManager):
             self.band_indexes = [i + 1 for i, ci in enumerate(self.src.colorinterp) if ci != ColorInterp.alpha]
             if not self.band_indexes:
                 raise UserError(f"image {self.path} has only an alpha band")
+            self.nodata = resolve_nodata(self.src, nodata, self.band_indexes, reporter)
         except BaseException:
             self.src.close()
             raise
@@ -86,9 +90,10 @@ class Imagery(contextlib.AbstractContextManager):
     def read(self, window: Window) -> np.ndarray:
         return self.src.read(self.band_indexes, window=window)
 
-    def valid(self, window: Window) -> np.ndarray:
-        """True where the pixel is inside the image's valid area (nodata, alpha and masks)."""
-        return self.src.dataset_mask(window=window) > 0
+    def valid(self, window: Window, pixels: Optional[np.ndarray] = None) -> np.ndarray:
+        """True where the pixel is data (``core.nodata``); ``pixels``: the window's data bands,
+        when the caller has read them already."""
+        return self.nodata.valid(self.src, window, pixels, self.band_indexes)
 
     def bands(self) -> list[dict]:
         out = []
@@ -105,7 +110,8 @@ class Imagery(contextlib.AbstractContextManager):
             "height": self.height,
             "count": len(self.band_indexes),
             "dtype": self.dtype,
-            "nodata": self.src.nodata,
+            "nodata": self.nodata.value if self.nodata.source != "none" else None,
+            "nodata_source": self.nodata.describe(),
             "transform": list(self.src.transform)[:6],
             "bands": self.bands(),
         }

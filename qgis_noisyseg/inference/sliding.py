@@ -29,6 +29,7 @@ from rasterio.windows import Window
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
 from ..core.imagery import SUPPORTED_DTYPES
+from ..core.nodata import Nodata, parse_nodata, resolve_nodata
 from ..core.progress import Reporter
 from .accumulator import StripAccumulator
 from .grid import TileLayout, check_tiling, extent_window
@@ -55,6 +56,7 @@ def predict_raster(
     tile: Optional[int] = None,
     overlap: Optional[int] = None,
     batch_size: int = 4,
+    nodata: Optional[str] = None,
     reporter: Optional[Reporter] = None,
 ) -> dict[str, str]:
     """Predicts ``image_path`` (a path, or an open dataset such as a WarpedVRT; within ``extent``, xmin, ymin, xmax, ymax in the image's CRS)
@@ -74,6 +76,7 @@ def predict_raster(
 
     with _open_image(image_path) as image:
         band_indexes = _model_bands(image, segmenter, image_path)
+        image_nodata = resolve_nodata(image, nodata, band_indexes, reporter)
         window = Window(0, 0, image.width, image.height)
         if extent is not None:
             window = extent_window(image.transform, image.width, image.height, extent)
@@ -91,7 +94,10 @@ def predict_raster(
                     datasets, georeference, segmenter.classes, temporary["classes"],
                     confidence_path=temporary.get("confidence"), confidence_dtype=confidence_dtype,
                     probabilities_path=temporary.get("probabilities"))
-                _predict_tiles(segmenter, image, band_indexes, window, layout, writer, batch_size, reporter)
+                _predict_tiles(segmenter, image, band_indexes, image_nodata, window, layout, writer, batch_size, reporter)
+                if writer.valid_pixels == 0:
+                    raise UserError(f"{image_path}: no pixel of the predicted area is data (nodata: "
+                                    f"{image_nodata.source}); check --nodata and --extent")
                 writer.build_overviews()
             write_class_qml(temporary["style"], segmenter.classes)
             if "confidence_style" in temporary:
@@ -100,7 +106,7 @@ def predict_raster(
 
 
 def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band_indexes: list[int],
-                   window: Window, layout: TileLayout, writer: PredictionWriter, batch_size: int,
+                   nodata: Nodata, window: Window, layout: TileLayout, writer: PredictionWriter, batch_size: int,
                    reporter: Optional[Reporter]) -> None:
     """Strip by strip (one row of tiles), in batches that stay within the strip; when a strip is
     done, the rows above the next strip are final and are written."""
@@ -112,7 +118,8 @@ def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band
     for strip, row in enumerate(rows):
         for start in range(0, len(layout.col_origins), batch_size):
             cols = layout.col_origins[start:start + batch_size]
-            pixels = np.stack([_read_tile(image, band_indexes, window, layout, row, col, fill_values) for col in cols])
+            pixels = np.stack([_read_tile(image, band_indexes, nodata, window, layout, row, col, fill_values)
+                               for col in cols])
             probabilities = segmenter.predict_probabilities(pixels)
             for col, tile_probabilities in zip(cols, probabilities):
                 accumulator.add(tile_probabilities[:, :valid_height, :valid_width], layout.weights(row, col), row, col)
@@ -122,20 +129,20 @@ def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band
         release_stop = rows[strip + 1] if strip + 1 < len(rows) else layout.height
         first_row, blended = accumulator.pop_rows(release_stop)
         final = Window(window.col_off, window.row_off + first_row, window.width, blended.shape[1])
-        writer.write_rows(first_row, blended, image.dataset_mask(window=final) > 0)
+        writer.write_rows(first_row, blended, nodata.valid(image, final, band_indexes=band_indexes))
 
 
-def _read_tile(image: rasterio.DatasetReader, band_indexes: list[int], window: Window, layout: TileLayout,
-               row: int, col: int, fill_values: np.ndarray) -> np.ndarray:
-    """Raw pixels float32 [bands, tile_height, tile_width]; nodata and non-finite values replaced
-    by ``fill_values`` (one per band), reflect-padded when the window is smaller than a tile."""
+def _read_tile(image: rasterio.DatasetReader, band_indexes: list[int], nodata: Nodata, window: Window,
+               layout: TileLayout, row: int, col: int, fill_values: np.ndarray) -> np.ndarray:
+    """Raw pixels float32 [bands, tile_height, tile_width]; nodata (``core.nodata``: NaN and
+    infinity among them) replaced by ``fill_values`` (one per band, so that they are 0 once
+    normalised, as in training), reflect-padded when the window is smaller than a tile."""
     valid_height, valid_width = layout.valid_shape
     read_window = Window(window.col_off + col, window.row_off + row, valid_width, valid_height)
-    data = image.read(band_indexes, window=read_window, masked=True, out_dtype="float32")
-    pixels = np.asarray(data.data, dtype=np.float32)
-    invalid = np.ma.getmaskarray(data) | ~np.isfinite(pixels)
+    pixels = image.read(band_indexes, window=read_window, out_dtype="float32")
+    invalid = ~nodata.valid(image, read_window, pixels, band_indexes)
     if invalid.any():
-        pixels = np.where(invalid, fill_values[:, None, None], pixels)
+        pixels = np.where(invalid[None], fill_values[:, None, None], pixels).astype(np.float32, copy=False)
     pad_rows, pad_cols = layout.tile_height - valid_height, layout.tile_width - valid_width
     if pad_rows or pad_cols:
         pixels = np.pad(pixels, ((0, 0), (0, pad_rows), (0, pad_cols)), mode="reflect")
@@ -182,10 +189,10 @@ def _open_image(path: "str | os.PathLike") -> Iterator[rasterio.DatasetReader]:
         yield image
 
 
-def check_image(path: "str | os.PathLike") -> None:
-    """The checks of ``predict_raster``'s image, run before any model is loaded."""
-    with _open_image(path):
-        pass
+def check_image(path: "str | os.PathLike", nodata: Optional[str] = None) -> None:
+    """The checks of ``predict_raster``'s image and ``--nodata``, run before any model is loaded."""
+    with _open_image(path) as image:
+        parse_nodata(nodata, image.dtypes[0])
 
 
 def _require_georeferencing(image, name) -> None:

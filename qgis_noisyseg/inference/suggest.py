@@ -18,6 +18,7 @@ import numpy as np
 from ..core.atomic import write_json
 from ..core.dataset import Dataset
 from ..core.errors import UserError
+from ..core.nodata import NONE, parse_nodata
 from ..core.progress import Reporter
 from .model import OnnxSegmenter
 from .sliding import RESOLUTION_TOLERANCE
@@ -36,6 +37,7 @@ def suggest_tiles(
     split: str = "all",
     batch_size: int = 8,
     out: "Optional[str | os.PathLike]" = None,
+    nodata: Optional[str] = None,
     reporter: Optional[Reporter] = None,
 ) -> dict:
     reporter = reporter or Reporter(quiet=True)
@@ -48,6 +50,7 @@ def suggest_tiles(
     if batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {batch_size}")
     dataset = Dataset(data)
+    nodata = parse_nodata(nodata, dataset.manifest["image"].get("dtype", "float32"))
     same_classes = check_model_fits(segmenter, dataset, needs_classes=by != "confidence")
     _warn_on_resolution_mismatch(segmenter, dataset, reporter)
     tiles = dataset.split(None if split == "all" else split)
@@ -57,7 +60,7 @@ def suggest_tiles(
     scored = []
     for start in range(0, len(tiles), batch_size):
         batch = tiles[start:start + batch_size]
-        scored.extend(_score_batch(segmenter, dataset, batch, by, same_classes))
+        scored.extend(_score_batch(segmenter, dataset, batch, by, same_classes, nodata))
         reporter.progress("suggest", start + len(batch), len(tiles))
     ranked = sorted(scored, key=lambda s: (s["score"] is None, -(s["score"] or 0.0), s["tile_id"]))
     suggestions = [s for s in ranked if s["score"] is not None][:top]
@@ -92,12 +95,13 @@ def _warn_on_resolution_mismatch(segmenter: OnnxSegmenter, dataset: Dataset, rep
                          f"{expected[0]:g} x {expected[1]:g}; its confidence there says little")
 
 
-def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], by: str, same_classes: bool) -> list[dict]:
+def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], by: str, same_classes: bool,
+                 nodata=None) -> list[dict]:
     fill = segmenter.metadata.mean[:, None, None]  # invalid pixels become 0 after normalisation
-    reads = [dataset.read_tile(tile) for tile in tiles]
+    reads = [_with_nodata(dataset.read_tile(tile), nodata) for tile in tiles]
     shapes = {mask.shape for _, _, mask in reads}
     if len(shapes) > 1:  # tiles of one dataset share a size; predict them one at a time otherwise
-        return [s for tile in tiles for s in _score_batch(segmenter, dataset, [tile], by, same_classes)]
+        return [s for tile in tiles for s in _score_batch(segmenter, dataset, [tile], by, same_classes, nodata)]
     height, width = shapes.pop()
     pad_rows, pad_cols = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
     pixels = np.stack([np.where(valid[None], image.astype(np.float32), fill) for image, valid, _ in reads])
@@ -116,6 +120,17 @@ def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], 
         results.append({"tile_id": tile["id"], "score": tile_score(confidence, disagreement, by),
                         "confidence": confidence, "disagreement": disagreement, "split": tile["split"]})
     return results
+
+
+def _with_nodata(read: tuple, nodata) -> tuple:
+    """A tile read with ``--nodata`` applied: ``none`` takes every pixel, a value drops the
+    pixels equal to it in every band (the tile's own mask, from export, otherwise)."""
+    image, valid, mask = read
+    if nodata == NONE:
+        valid = np.ones_like(valid)
+    elif nodata is not None:
+        valid = valid & ~(image == nodata).all(axis=0)
+    return image, valid, mask
 
 
 def tile_score(confidence: Optional[float], disagreement: Optional[float], by: str) -> Optional[float]:

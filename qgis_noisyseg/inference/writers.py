@@ -47,6 +47,7 @@ class PredictionWriter:
                  probabilities_path: "Optional[str | os.PathLike]" = None) -> None:
         self.confidence_dtype = confidence_dtype
         self._pending: list[dict[str, np.ndarray]] = []
+        self.valid_pixels = 0
         self._pending_first_row = 0
         base = dict(driver="GTiff", tiled=True, blockxsize=BLOCK_SIZE, blockysize=BLOCK_SIZE,
                     compress="deflate", BIGTIFF="IF_SAFER", **georeference)
@@ -82,6 +83,7 @@ class PredictionWriter:
         Rows are held until whole 256-row bands of blocks are complete, so every compressed block
         is written once (a part-written block would be written again, growing the file)."""
         invalid = ~valid
+        self.valid_pixels += int(valid.sum())
         class_ids = probabilities.argmax(axis=0).astype(np.uint8)
         class_ids[invalid] = CLASS_NODATA
         layers = {"classes": class_ids[None]}
