@@ -193,7 +193,11 @@ def test_predict_and_suggest_agree_on_both_formats(models, run_cli, tmp_path):
         assert run_cli("suggest", "--model", models[kind], "--data", models["data"], "--top", "5",
                        "--out", tmp_path / f"{kind}.json", "--threads", "1").code == 0
     (classes_new, confidence_new, p_new), (classes_old, confidence_old, p_old) = outputs["new"], outputs["old"]
-    assert classes_new.shape == (413, 452) and np.array_equal(classes_new, classes_old)
+    assert classes_new.shape == (413, 452)
+    differ = classes_new != classes_old  # only where two classes tie to float precision
+    assert differ.sum() <= 5
+    rows, cols = np.nonzero(differ)
+    np.testing.assert_allclose(p_new[classes_new[differ], rows, cols], p_new[classes_old[differ], rows, cols], atol=1e-5)
     np.testing.assert_allclose(confidence_new, confidence_old, atol=1e-5)
     np.testing.assert_allclose(p_new, p_old, atol=1e-5)
 
