@@ -24,6 +24,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ._demo_report import analysis_table, headline_text, seed_stats, write_report, write_runs_csv
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import DemoOptions
+
+SPEC = DemoOptions
 
 BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data"
 SCENE = "denmark_s2_fields"
@@ -58,14 +62,7 @@ STEPS = 9
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="demo_out", help="output folder (default demo_out); a previous demo's output there "
-                                                     "is replaced, any other non-empty folder is refused")
-    p.add_argument("--quick", action="store_true", help="a one-minute version: tiny model, 2 epochs, one seed")
-    p.add_argument("--data-dir", default=str(BUNDLED_DATA), help="folder holding denmark_s2_fields/ (default: the "
-                                                                  "repository's data/)")
-    p.add_argument("--tile", type=int, default=64, help="tile size in pixels (default 64)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
-                   help="training device (default auto: CUDA, then MPS, then CPU)")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
