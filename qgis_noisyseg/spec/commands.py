@@ -171,10 +171,10 @@ class PretrainOptions(EncoderWeightsGroup, TrainingGroup):
     base_width: int = _base_width(f"encoder width (default {C.DEFAULT_BASE_WIDTH}, torchvision's)",
                                   _N("NoisySeg", "Encoder width"))
     simclr_epochs: Optional[int] = option("--simclr-epochs", None, "SimCLR epochs (default: --epochs)", type=int,
-                                          minimum=0, label=_N("NoisySeg", "SimCLR epochs (default: the epochs)"),
+                                          minimum=0, label=_N("NoisySeg", "SimCLR epochs (default: Epochs)"),
                                           advanced=True)
     temperature: Optional[float] = option("--temperature", None, "NT-Xent temperature (default 0.2)", type=float,
-                                          above=0.0, label=_N("NoisySeg", "SimCLR temperature"), advanced=True)
+                                          above=0.0, label=_N("NoisySeg", "SimCLR temperature (default 0.2)"), advanced=True)
 
 
 @dataclass(kw_only=True)
@@ -183,12 +183,12 @@ class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
                          label=_N("NoisySeg", "Epochs"))
     init: Optional[str] = option("--init", None, "pretrained RUN/model.pt, or 'none' to train from scratch",
                                  required=True, kind="file", extension="pt",
-                                 label=_N("NoisySeg", "Pretrained model (model.pt; empty: from scratch)"))
+                                 label=_N("NoisySeg", "Pretrained model (model.pt; empty: train from scratch)"))
     transfer: str = option("--transfer", C.AUTO, "parts copied from --init; auto (default): all when the classes and "
                            "decoder are unchanged, else the encoder", choices=C.TRANSFERS,
                            label=_N("NoisySeg", "Parts copied from the pretrained model"))
     freeze: str = option("--freeze", "none", "'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)",
-                         label=_N("NoisySeg", "Frozen parts (none, encoder, or blocks such as stem,layer1)"))
+                         label=_N("NoisySeg", "Frozen parts"))
     decoder: Optional[str] = option("--decoder", None, "decoder (default: --init's, or unet)", choices=C.DECODERS,
                                     label=_N("NoisySeg", "Decoder (default: the pretrained model's)"))
     encoder: str = option("--encoder", "resnet18", "encoder with --init none", choices=C.ENCODERS, advanced=True,
@@ -197,7 +197,7 @@ class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
                                   _N("NoisySeg", "Encoder width, when training from scratch"))
     max_tiles: Optional[int] = option("--max-tiles", None, "train on this many train tiles, drawn with --seed "
                                       "(default all)", type=int, minimum=1, advanced=True,
-                                      label=_N("NoisySeg", "Train on at most this many tiles"))
+                                      label=_N("NoisySeg", "Maximum train tiles (default: all)"))
     tiles_with: Optional[str] = option("--tiles-with", None, "train only on train tiles whose labels contain this "
                                        "class (name or id), as an operator picks tiles that show the objects "
                                        "(default: any tile)", metavar="CLASS", advanced=True,
