@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 from pathlib import Path
@@ -68,7 +69,54 @@ def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:
         checkpoint["config"] = json.loads(checkpoint["config_json"])
     except (KeyError, TypeError, json.JSONDecodeError):
         raise UserError(f"{path} has no valid config_json") from None
+    check_checkpoint(checkpoint, path)
     return checkpoint
+
+
+REFIX = "use a model.pt or last.pt written by noisyseg pretrain or finetune"
+
+
+def check_checkpoint(checkpoint: Mapping[str, Any], path: os.PathLike | str) -> None:
+    """The keys and config every command needs from a checkpoint (docs/contracts.md), checked
+    once at load: weights as a dict of tensors; a config with the architecture, the classes and
+    the normalisation of every band. A one-line error names the first that is missing."""
+    from .models.registry import resolve_config
+
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, dict) or not state or not all(torch.is_tensor(v) for v in state.values()):
+        raise UserError(f"{path} holds no weights (its state_dict is missing or not tensors); {REFIX}")
+    config = checkpoint["config"]
+    if not isinstance(config, dict):
+        raise UserError(f"{path}: its config is not an object; {REFIX}")
+    try:
+        arch = resolve_config(config)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc} (a damaged checkpoint config); {REFIX}") from None
+    classes = config.get("classes")
+    if not isinstance(classes, list) or len(classes) != arch["num_classes"] or \
+            not all(isinstance(c, dict) and "id" in c and "name" in c for c in classes):
+        raise UserError(f"{path}: its config needs 'classes', {arch['num_classes']} entries with an id and a name; "
+                        f"{REFIX}")
+    norm = config.get("normalization")
+    bands = arch["in_channels"]
+    ok = isinstance(norm, dict) and all(
+        isinstance(norm.get(key), list) and len(norm[key]) == bands
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in norm[key])
+        for key in ("mean", "std"))
+    if not ok or any(v <= 0 for v in norm["std"]):
+        raise UserError(f"{path}: its config needs 'normalization' with {bands} finite 'mean' and positive 'std' "
+                        f"values, one per band; {REFIX}")
+
+
+def load_weights(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], path: os.PathLike | str) -> None:
+    """``model.load_state_dict(state_dict)``; weights that do not fit the architecture the
+    checkpoint's config names are a one-line error, not a size-mismatch dump."""
+    try:
+        model.load_state_dict(state_dict)
+    except RuntimeError as exc:
+        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), str(exc).splitlines()[0])
+        raise UserError(f"{path}: its weights do not fit the architecture its config names ({first[:160]}); "
+                        f"the checkpoint is damaged; {REFIX}") from None
 
 
 def require_finite_weights(state_dict: Mapping[str, torch.Tensor], path: os.PathLike | str) -> None:

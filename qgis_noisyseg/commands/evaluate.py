@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     import torch
 
-    from ..backend.checkpoint import load_checkpoint
+    from ..backend.checkpoint import load_checkpoint, load_weights
     from ..backend.data import TileDataset, labelled_pixels, make_loader
     from ..backend.distributed import select_device
     from ..backend.evaluation import predict_confusion
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         raise UserError(f"the {args.split} tiles of {args.data} have no labelled pixels (every mask is 255)")
     device = select_device(args.device)
     model = build_model(config)
-    model.load_state_dict(checkpoint["state_dict"])
+    load_weights(model, checkpoint["state_dict"], args.model)
     model.to(device)
     norm = config["normalization"]
     loader = make_loader(TileDataset(dataset, tiles, norm["mean"], norm["std"]), args.batch_size, shuffle=False, seed=0)

@@ -218,8 +218,7 @@ def _write_clean_tile(tmp: Path, noisy: Dataset, tile: dict, split: str, burner:
     window = tile["window"]
     height, width = int(window["height"]), int(window["width"])
     transform = Affine(*tile["transform"])
-    with rasterio.open(noisy.root / tile["image"]) as src:
-        valid = src.dataset_mask() > 0
+    valid = noisy.read_tile(tile)[1]
     mask = np.full((height, width), fill, dtype=np.uint8)
     burner.burn(mask, transform, array_bounds(height, width, transform))
     mask[~valid] = IGNORE

@@ -8,9 +8,11 @@ from typing import Optional
 
 import numpy as np
 import rasterio
+from rasterio.errors import RasterioError
 
 from .classes import ClassMap
 from .errors import UserError
+from .validate import check_manifest, check_tile, open_failure
 
 FORMAT = "noisyseg-dataset"
 FORMAT_VERSION = 1
@@ -41,6 +43,7 @@ class Dataset:
         if self.manifest.get("format_version", 0) > FORMAT_VERSION:
             raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
                             f"{self.manifest['format_version']}); upgrade the plugin")
+        check_manifest(self.root, self.manifest)
         self.classes = ClassMap.from_json({"classes": self.manifest["classes"]}, source=str(manifest_path))
 
     @property
@@ -67,14 +70,31 @@ class Dataset:
         return int(self.manifest["image"]["count"])
 
     def read_tile(self, tile: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file."""
-        with rasterio.open(self.root / tile["image"]) as src:
-            pixels, valid = src.read(), src.dataset_mask() > 0
+        """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file,
+        checked against the manifest (``core.validate``): a damaged tile is a one-line error
+        naming it."""
+        try:
+            with rasterio.open(self.root / tile["image"]) as src:
+                pixels, valid = src.read(), src.dataset_mask() > 0
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "image", exc) from None
         if pixels.dtype.kind == "f":  # NaN and infinity are nodata, whatever the file says
             valid &= np.isfinite(pixels).all(axis=0)
-        with rasterio.open(self.root / tile["mask"]) as src:
-            mask = src.read(1)
+        try:
+            with rasterio.open(self.root / tile["mask"]) as src:
+                mask = src.read(1)
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "mask", exc) from None
+        check_tile(self.root, self.manifest, tile, pixels, mask, self.classes.num_classes, self.ignore_index)
         return pixels, valid, mask
+
+    def read_mask(self, tile: dict) -> tuple[np.ndarray, dict]:
+        """(mask [H, W] uint8, its rasterio profile), checked like ``read_tile``'s."""
+        try:
+            with rasterio.open(self.root / tile["mask"]) as src:
+                return src.read(1), src.profile
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "mask", exc) from None
 
 
 def tiles_containing(tiles: list[dict], class_id: int) -> list[dict]:

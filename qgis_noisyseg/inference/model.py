@@ -56,6 +56,8 @@ class OnnxSegmenter:
         self.path = Path(path)
         if device not in DEVICES:
             raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+        if threads is not None and threads < 1:
+            raise UserError(f"--threads must be at least 1, got {threads} (leave it out to use every core)")
         if not self.path.is_file():
             raise UserError(f"{self.path}: model file not found")
         self._session = _create_session(self.path, device, threads)
