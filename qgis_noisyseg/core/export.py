@@ -25,7 +25,7 @@ from .dataset import FORMAT, FORMAT_VERSION, MANIFEST, RunningBandStats, class_h
 from .errors import UserError
 from .grid import assign_splits, default_block_px, tile_rows
 from .imagery import Imagery, crs_label
-from .labels import RasterLabels, VectorLabels, open_label_source
+from .labels import RasterLabels, VectorLabels, geometry_report, open_label_source
 from .oserrors import free_files, require_free_space
 from .outputs import plan_outputs
 from .progress import Reporter
@@ -105,9 +105,9 @@ def export_dataset(
             if not entries:
                 raise UserError(f"no tile has at least {min_valid:.0%} valid image pixels; lower --min-valid "
                                 "or check the image's nodata")
-            repaired = sum(len(s.repaired_fids) for s in sources if isinstance(s, VectorLabels))
-            if repaired:
-                reporter.warning(f"repaired {repaired} invalid geometries (shapely make_valid)")
+            geometry = geometry_report(sources)
+            if geometry:
+                reporter.warning(geometry)
             for source in sources:
                 if source.unmatched:
                     listed = ", ".join(f"{v!r} ({n})" for v, n in list(source.unmatched.items())[:10])
