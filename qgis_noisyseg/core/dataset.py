@@ -38,9 +38,10 @@ class Dataset:
             self.manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"{manifest_path} is not valid JSON ({exc})") from None
-        if self.manifest.get("format") != FORMAT:
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise UserError(f"{manifest_path} is not a noisyseg dataset manifest")
-        if self.manifest.get("format_version", 0) > FORMAT_VERSION:
+        version = self.manifest.get("format_version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
             raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
                             f"{self.manifest['format_version']}); upgrade the plugin")
         check_manifest(self.root, self.manifest)
@@ -87,6 +88,12 @@ class Dataset:
             raise open_failure(self.root, tile, "mask", exc) from None
         check_tile(self.root, self.manifest, tile, pixels, mask, self.classes.num_classes, self.ignore_index)
         return pixels, valid, mask
+
+    def check_tiles(self, tiles: Optional[list[dict]] = None) -> None:
+        """Reads and checks every tile (of ``tiles``) now, for a command that would otherwise
+        meet a damaged one only hours later (a study)."""
+        for tile in self.tiles if tiles is None else tiles:
+            self.read_tile(tile)
 
     def read_mask(self, tile: dict) -> tuple[np.ndarray, dict]:
         """(mask [H, W] uint8, its rasterio profile), checked like ``read_tile``'s."""

@@ -190,9 +190,10 @@ class VectorLabels:
         for name in dict.fromkeys(("UTF-8", declared, "ISO-8859-1")):
             if self._decodes(name):
                 if name == "ISO-8859-1" and declared not in LATIN_1_NAMES:
-                page = "" if declared in ("UTF-8", "UTF8") else f" nor {declared}, the file's code page"
-                warnings.warn(f"{self.name}: the values of {self.field!r} are not UTF-8{page}; read them as "
-                              "latin-1: if class names look wrong, pass the right --encoding", UserWarning, stacklevel=2)
+                    page = "" if declared in ("UTF-8", "UTF8") else f" nor {declared}, the file's code page"
+                    warnings.warn(f"{self.name}: the values of {self.field!r} are not UTF-8{page}; read them as "
+                                  "latin-1: if class names look wrong, pass the right --encoding", UserWarning,
+                                  stacklevel=2)
                 return name
         return declared  # every single-byte encoding decodes; unreachable with ISO-8859-1 tried
 

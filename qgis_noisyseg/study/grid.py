@@ -282,6 +282,8 @@ class Study:
         if self.root.is_dir() and study_file.is_file() and not overwrite:
             try:
                 saved = json.loads(study_file.read_text(encoding="utf-8"))
+                if not isinstance(saved, dict) or not isinstance(saved.get("settings", {}), dict):
+                    raise ValueError(saved)
             except (OSError, ValueError):
                 raise UserError(f"{study_file} is damaged (not JSON); pass --overwrite to start the study again, "
                                 "or choose another --out") from None
@@ -354,11 +356,18 @@ class Study:
 
     def _unit(self, result_path: Path, name: str, work: Callable[[], dict]) -> dict:
         if result_path.is_file():
-            self.skipped += 1
-            self.done += 1
-            self.reporter.info(f"skip {name}: done ({result_path})")
-            self.reporter.progress("study", self.done, self.total, run=name, skipped=True)
-            return json.loads(result_path.read_text(encoding="utf-8"))
+            try:
+                saved = json.loads(result_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # a killed copy or an editor: the unit runs again
+                saved = None
+            if isinstance(saved, dict):
+                self.skipped += 1
+                self.done += 1
+                self.reporter.info(f"skip {name}: done ({result_path})")
+                self.reporter.progress("study", self.done, self.total, run=name, skipped=True)
+                return saved
+            self.reporter.warning(f"{result_path} is damaged (not a JSON object); running {name} again")
+            result_path.unlink()
         self.reporter.progress("study", self.done, self.total, run=name)
         started = time.monotonic()
         result = work()
@@ -475,6 +484,7 @@ def check_dataset(path: Path, option: str, split: Optional[str] = None):
     dataset = Dataset(path)
     if split is not None and not dataset.split(split):
         raise UserError(f"{option} {path} has no {split} tiles; export it with a split that has some")
+    dataset.check_tiles()  # a damaged tile is refused now, not after hours of runs
     return dataset
 
 
