@@ -12,7 +12,7 @@ from rasterio.errors import RasterioError
 
 from .classes import ClassMap
 from .errors import UserError
-from .validate import check_manifest, check_tile, open_failure
+from .validate import check_manifest, check_tile, gdal_damage_reports, open_failure
 
 FORMAT = "noisyseg-dataset"
 FORMAT_VERSION = 1
@@ -75,14 +75,14 @@ class Dataset:
         checked against the manifest (``core.validate``): a damaged tile is a one-line error
         naming it."""
         try:
-            with rasterio.open(self.root / tile["image"]) as src:
+            with gdal_damage_reports(self.root, tile, "image"), rasterio.open(self.root / tile["image"]) as src:
                 pixels, valid = src.read(), src.dataset_mask() > 0
         except (RasterioError, OSError) as exc:
             raise open_failure(self.root, tile, "image", exc) from None
         if pixels.dtype.kind == "f":  # NaN and infinity are nodata, whatever the file says
             valid &= np.isfinite(pixels).all(axis=0)
         try:
-            with rasterio.open(self.root / tile["mask"]) as src:
+            with gdal_damage_reports(self.root, tile, "mask"), rasterio.open(self.root / tile["mask"]) as src:
                 mask = src.read(1)
         except (RasterioError, OSError) as exc:
             raise open_failure(self.root, tile, "mask", exc) from None

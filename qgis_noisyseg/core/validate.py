@@ -11,10 +11,13 @@ dataset, the file, the tile and the fix.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -135,6 +138,36 @@ def open_failure(root: Path, tile: dict, key: str, exc: BaseException) -> UserEr
         return _fail(root, f"{tile[key]} cannot be read (permission denied) (tile {tile['id']})",
                      "make it readable, re-export the dataset or delete the tile from manifest.json")
     return _fail(root, f"{tile[key]} is damaged or not a GeoTIFF ({reason}) (tile {tile['id']})", REEXPORT)
+
+
+# What libtiff says, through GDAL's warnings, of a file cut short or overwritten: GDAL reads on
+# (the tags it lost are ignored, missing strips may read as zeros), so a warning is the only sign.
+_DAMAGE = re.compile(r"IO error|TIFFRead|TIFFFetch|Read error|cannot read|corrupt|truncated", re.I)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def gdal_damage_reports(root: Path, tile: dict, key: str) -> Iterator[None]:
+    """Around the read of ``tile[key]``: a GDAL warning that the file is damaged is a one-line error."""
+    collect = _Collect()
+    logger = logging.getLogger("rasterio._env")
+    logger.addHandler(collect)
+    try:
+        yield
+    finally:
+        logger.removeHandler(collect)
+    damage = next((m for m in collect.messages if _DAMAGE.search(m)), None)
+    if damage is not None:
+        raise _fail(root, f"{tile[key]} is damaged or cut short (GDAL: {damage.split(':', 1)[-1].strip()[:80]}) "
+                          f"(tile {tile['id']})", REEXPORT)
 
 
 def check_tile(root: Path, manifest: dict, tile: dict, pixels: np.ndarray, mask: np.ndarray,

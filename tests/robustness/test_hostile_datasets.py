@@ -132,9 +132,9 @@ class Damage:
 DAMAGES = [
     Damage("mask-missing", delete_first("mask"), "is missing (tile"),
     Damage("image-missing", delete_first("image"), "is missing (tile"),
-    Damage("mask-truncated", every_tile("mask", truncate), "damaged or not a GeoTIFF"),
-    Damage("image-truncated", every_tile("image", truncate), "damaged or not a GeoTIFF"),
-    Damage("image-random-bytes", every_tile("image", garbage), "damaged or not a GeoTIFF"),
+    Damage("mask-truncated", every_tile("mask", truncate), "is damaged"),
+    Damage("image-truncated", every_tile("image", truncate), "is damaged"),
+    Damage("image-random-bytes", every_tile("image", garbage), "is damaged"),
     Damage("mask-empty-file", every_tile("mask", empty), "is empty (tile"),
     Damage("image-wrong-size", every_tile("image", rewrite_image(size=32)), "not the manifest's 64 x 64"),
     Damage("image-wrong-bands", every_tile("image", rewrite_image(bands=2)), "has 2 bands, not the manifest's 3"),
