@@ -55,8 +55,11 @@ def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:
         raise UserError(f"checkpoint {path} does not exist")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise UserError(f"{path} is not a safe checkpoint (it holds pickled Python objects); refusing to load it") from None
+    except pickle.UnpicklingError as exc:
+        if "unsupported global" in str(exc).lower():  # a pickle of Python objects, not of tensors
+            raise UserError(f"{path} is not a safe checkpoint (it holds pickled Python objects); refusing to load "
+                            "it") from None
+        raise UserError(f"{path} is not a readable checkpoint (not a torch file); {REFIX}") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds on a damaged or foreign file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(f"{path} is not a readable checkpoint ({reason}); use a model.pt or last.pt written by "
@@ -106,6 +109,23 @@ def check_checkpoint(checkpoint: Mapping[str, Any], path: os.PathLike | str) -> 
     if not ok or any(v <= 0 for v in norm["std"]):
         raise UserError(f"{path}: its config needs 'normalization' with {bands} finite 'mean' and positive 'std' "
                         f"values, one per band; {REFIX}")
+    check_weights_fit(state, config, path)
+
+
+def check_weights_fit(state: Mapping[str, torch.Tensor], config: Mapping[str, Any], path: os.PathLike | str) -> None:
+    """The weights have the shapes of the architecture the config names (a SimCLR checkpoint
+    holds the encoder's only): a config edited or mixed up with other weights is refused here,
+    not met as a size-mismatch dump, or silently skipped by a transfer."""
+    from .models.registry import build_model
+
+    expected = {key: tuple(value.shape) for key, value in build_model(config).state_dict().items()}
+    shared = [key for key in state if key in expected]
+    wrong = [key for key in shared if tuple(state[key].shape) != expected[key]]
+    if not shared or wrong:
+        detail = (f"{wrong[0]} is {list(state[wrong[0]].shape)}, the config's architecture needs "
+                  f"{list(expected[wrong[0]])}" if wrong else "no weight of the config's architecture")
+        raise UserError(f"{path}: its weights do not fit the architecture its config names ({detail}); the "
+                        f"checkpoint is damaged; {REFIX}")
 
 
 def load_weights(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], path: os.PathLike | str) -> None:
