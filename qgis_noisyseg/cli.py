@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 import warnings
 from typing import Optional, Sequence
 
 from . import __version__
+
+# onnxruntime warns on stderr when its telemetry cannot persist an id (an unwritable home
+# folder): one more line where a user error must be one.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 COMMANDS = {
     "export": "Export map layers as a noisy image/mask tile dataset",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -41,8 +42,21 @@ def save_checkpoint(
     if epoch is not None:
         payload["epoch"] = int(epoch)
     with atomic_file(path) as tmp:
-        torch.save(payload, tmp)
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as exc:  # torch's writer says "unexpected pos" for a full disk: say what it is
+            raise OSError(errno.ENOSPC if _nearly_full(tmp) else errno.EIO,
+                          f"writing the checkpoint failed ({str(exc).splitlines()[0][:120]})", str(path)) from None
     return Path(path)
+
+
+def _nearly_full(path: Path) -> bool:
+    import shutil
+
+    try:
+        return shutil.disk_usage(Path(path).parent).free < 2**20
+    except OSError:
+        return False
 
 
 def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:

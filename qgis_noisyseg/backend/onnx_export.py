@@ -21,7 +21,9 @@ from typing import Any, Optional
 
 import numpy as np
 import onnx
-import onnxruntime as ort
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # see inference/model.py
+import onnxruntime as ort  # noqa: E402
 import torch
 
 from .. import __version__

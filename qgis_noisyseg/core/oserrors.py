@@ -32,7 +32,11 @@ _TEXT = [
     (re.compile(r"read-only file system", re.I), "read-only"),
     (re.compile(r"permission denied|access is denied", re.I), "denied"),
     (re.compile(r"is a directory", re.I), "folder"),
+    # A failed write that does not say why (GDAL's "Write failed", libtiff's "IO error writing",
+    # torch's "unexpected pos"): the disk being full is told apart by the free space left.
+    (re.compile(r"write failed|IO error writing|error writing|unexpected pos \d+ vs|failed to write", re.I), "write"),
 ]
+FULL_BELOW_MB = 1.0  # a failed write with less than this free is a full disk
 
 
 def _kind(exc: BaseException) -> Optional[str]:
@@ -93,6 +97,9 @@ def describe(exc: BaseException, out: Optional[str] = None) -> Optional[str]:
     exc = current
     path = _path_of(exc) or out
     where = f" {path}" if path else ""
+    if kind == "write":
+        free = _free_mb(path)
+        kind = "space" if free is not None and free < FULL_BELOW_MB else "io"
     if kind == "space":
         free = _free_mb(path)
         room = f" ({free:.1f} MB free there)" if free is not None else ""

@@ -14,6 +14,8 @@ cancelled attempt left one, otherwise from the start.
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import functools
 import io
@@ -297,7 +299,7 @@ class Study:
             raise UserError(f"--out {self.root} exists and is not a study folder (no {STUDY_FILE}); choose another --out")
         inputs = [(settings[key], f"--{key}") for key in DATASET_KEYS if settings.get(key)]
         self._plan = plan_outputs(overwrite, inputs, self.reporter, resume=resume)
-        self._plan.folder(self.root, "--out", "study", in_place=True, keep=lambda path: True)
+        self._plan.folder(self.root, "--out", "study", in_place=True, keep=worth_resuming)
         self._plan.check()
         self._plan.begin()
         write_json(study_file, {"format": "noisyseg-study", "kind": self.kind, "settings": settings,
@@ -398,6 +400,17 @@ class Study:
     def outputs(self, **files: Path) -> dict:
         return {**{key: str(path) for key, path in files.items()}, "runs": self.total, "ran": self.ran,
                 "skipped": self.skipped}
+
+
+def worth_resuming(path: Path) -> bool:
+    """A failed study is kept when it holds something to resume (a dataset, a run); one that
+    failed before (a full disk at its first file) is removed, leaving nothing behind."""
+    for name in ("datasets", "pretrain", "runs"):
+        folder = path / name
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and any(folder.iterdir()):
+                return True
+    return False
 
 
 def _check_same(saved: dict, kind: str, settings: dict, root: Path) -> None:
