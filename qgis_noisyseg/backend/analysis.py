@@ -39,7 +39,7 @@ from ..core.outputs import plan_outputs
 from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
-from .checkpoint import load_checkpoint, load_weights
+from .checkpoint import check_checkpoint, load_checkpoint, load_weights
 from .data import TileDataset, make_loader
 from .models import build_model, named_blocks, resolve_config
 
@@ -137,6 +137,7 @@ class LoadedModel:
     def __init__(self, path: os.PathLike | str) -> None:
         self.path = str(path)
         checkpoint = load_checkpoint(path)
+        check_checkpoint(checkpoint, path, needs=("normalization",))
         self.config = checkpoint["config"]
         self.architecture = resolve_config(self.config)
         self.model = build_model(self.config)

@@ -86,17 +86,18 @@ def load_checkpoint(path: os.PathLike | str) -> dict[str, Any]:
         checkpoint["config"] = json.loads(checkpoint["config_json"])
     except (KeyError, TypeError, json.JSONDecodeError):
         raise UserError(f"{path} has no valid config_json") from None
-    check_checkpoint(checkpoint, path)
     return checkpoint
 
 
 REFIX = "use a model.pt or last.pt written by noisyseg pretrain or finetune"
 
 
-def check_checkpoint(checkpoint: Mapping[str, Any], path: os.PathLike | str) -> None:
-    """The keys and config every command needs from a checkpoint (docs/contracts.md), checked
-    once at load: weights as a dict of tensors; a config with the architecture, the classes and
-    the normalisation of every band. A one-line error names the first that is missing."""
+def check_checkpoint(checkpoint: Mapping[str, Any], path: os.PathLike | str,
+                     needs: tuple = ("classes", "normalization")) -> None:
+    """What a command needs from a loaded checkpoint (docs/contracts.md), checked before it does
+    any work: weights as a dict of tensors that fit the architecture the config names, and the
+    config entries of ``needs`` ("classes", "normalization" of every band). A one-line error
+    names the first that is missing or wrong."""
     from .models.registry import resolve_config
 
     state = checkpoint.get("state_dict")
@@ -109,21 +110,30 @@ def check_checkpoint(checkpoint: Mapping[str, Any], path: os.PathLike | str) -> 
         arch = resolve_config(config)
     except UserError as exc:
         raise UserError(f"{path}: {exc} (a damaged checkpoint config); {REFIX}") from None
+    check_needs(config, path, needs)
+    check_weights_fit(state, config, path)
+
+
+def check_needs(config: Mapping[str, Any], path: os.PathLike | str, needs: tuple = ("classes", "normalization")) -> None:
+    """The config entries of ``needs`` ("classes", "normalization"), for a config whose
+    architecture ``check_checkpoint`` has checked."""
+    from .models.registry import resolve_config
+
+    arch = resolve_config(config)
     classes = config.get("classes")
-    if not isinstance(classes, list) or len(classes) != arch["num_classes"] or \
-            not all(isinstance(c, dict) and "id" in c and "name" in c for c in classes):
-        raise UserError(f"{path}: its config needs 'classes', {arch['num_classes']} entries with an id and a name; "
-                        f"{REFIX}")
+    if "classes" in needs and (not isinstance(classes, list) or len(classes) != arch["num_classes"] or
+                               not all(isinstance(c, dict) and "id" in c and "name" in c for c in classes)):
+        raise UserError(f"{path}: its config lacks what a model needs: 'classes', {arch['num_classes']} entries with "
+                        f"an id and a name; {REFIX}")
     norm = config.get("normalization")
     bands = arch["in_channels"]
     ok = isinstance(norm, dict) and all(
         isinstance(norm.get(key), list) and len(norm[key]) == bands
         and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in norm[key])
         for key in ("mean", "std"))
-    if not ok or any(v <= 0 for v in norm["std"]):
-        raise UserError(f"{path}: its config needs 'normalization' with {bands} finite 'mean' and positive 'std' "
-                        f"values, one per band; {REFIX}")
-    check_weights_fit(state, config, path)
+    if "normalization" in needs and (not ok or any(v <= 0 for v in norm["std"])):
+        raise UserError(f"{path}: its config lacks what a model needs: 'normalization' with {bands} finite 'mean' "
+                        f"and positive 'std' values, one per band; {REFIX}")
 
 
 def check_weights_fit(state: Mapping[str, torch.Tensor], config: Mapping[str, Any], path: os.PathLike | str) -> None:

@@ -97,8 +97,11 @@ CHECKPOINT_COMMANDS = [
     Command("pretrain-resume", lambda w, m: ["pretrain", "--data", w / "dataset", "--out", w / "run", "--resume",
                                              "--epochs", "2", "--device", "cpu"], lambda w: w / "run" / "last.pt"),
 ]
-# Damage that a command does not meet: analyze builds no model from a config it never needs.
-SKIP: set = set()
+# Config entries a command does not use: finetune starts from the init's weights (with its
+# dataset's classes and statistics), and a resumed run takes them from its dataset.
+UNUSED = ("config-without-normalization", "config-normalization-short", "config-std-zero", "config-without-classes")
+SKIP = {(command, damage) for command in ("finetune-init", "pretrain-resume") for damage in UNUSED}
+SKIP |= {("analyze", "config-without-classes")}
 CHECKPOINT_ROWS = [(c, d) for c in CHECKPOINT_COMMANDS for d in CHECKPOINT_DAMAGES if (c.id, d.id) not in SKIP]
 
 
