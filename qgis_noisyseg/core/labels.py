@@ -53,6 +53,7 @@ def read_geometries(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     be repaired is skipped (None). The masks say which."""
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
     unreadable = shapely.is_missing(geoms) & np.array([w is not None for w in wkb], dtype=bool)
+    polygonal = np.array([_wkb_is_polygonal(w) for w in wkb], dtype=bool)
     if unreadable.any():
         geoms[unreadable] = shapely.from_wkb(wkb[unreadable], on_invalid="fix")
     present = ~shapely.is_missing(geoms)
@@ -60,9 +61,21 @@ def read_geometries(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     invalid[present] = ~shapely.is_valid(geoms[present])
     if invalid.any():
         geoms[invalid] = shapely.make_valid(geoms[invalid])
-    skipped = unreadable & (shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    touched = unreadable | invalid
+    # A polygon whose repair has no area left (a "ring" of two points) would burn as a line: skip it.
+    lost = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    lost[~lost] = polygonal[~lost] & (shapely.area(geoms[~lost]) == 0)
+    skipped = touched & lost
     geoms[skipped] = None
-    return geoms, (unreadable | invalid) & ~skipped, skipped
+    return geoms, touched & ~skipped, skipped
+
+
+def _wkb_is_polygonal(wkb) -> bool:
+    """Whether WKB (ISO or EWKB, any dimension) holds a Polygon or MultiPolygon, from its header."""
+    if not isinstance(wkb, (bytes, bytearray)) or len(wkb) < 5:
+        return False
+    kind = int.from_bytes(wkb[1:5], "little" if wkb[0] == 1 else "big") & 0x0FFFFFFF
+    return kind % 1000 in (3, 6)
 
 
 def geometry_report(sources) -> Optional[str]:

@@ -19,7 +19,7 @@ from rasterio.windows import Window, bounds as window_bounds, transform as windo
 
 from ..core.atomic import atomic_file
 from ..core.classes import IGNORE, ClassMap
-from ..core.labels import RasterLabels, open_label_source
+from ..core.labels import RasterLabels, geometry_report, open_label_source
 from ..core.outputs import GEOTIFF_TAG
 from ..core.progress import Reporter
 from .qml import write_class_qml
