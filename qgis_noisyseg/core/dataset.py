@@ -27,7 +27,9 @@ def mask_profile(transform, crs, size: int) -> dict:
 class Dataset:
     """A read-only view of a dataset folder."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, require: tuple = ("image", "band_stats")) -> None:
+        """``require``: the manifest entries the command needs besides classes, tiles and
+        tile size (``core.validate``); those present are checked either way."""
         self.root = Path(root)
         manifest_path = self.root / MANIFEST
         if not self.root.is_dir():
@@ -44,7 +46,7 @@ class Dataset:
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
                             f"{self.manifest['format_version']}); upgrade the plugin")
-        check_manifest(self.root, self.manifest)
+        check_manifest(self.root, self.manifest, require)
         self.classes = ClassMap.from_json({"classes": self.manifest["classes"]}, source=str(manifest_path))
 
     @property

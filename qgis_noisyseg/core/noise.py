@@ -179,11 +179,13 @@ def corrupt_dataset(
     reporter = reporter or Reporter(quiet=True)
     src, out = Path(src_dir).resolve(), Path(out_dir)
     manifest_path = src / "manifest.json"
+    if not manifest_path.is_file():
+        raise UserError(f"{src} is not a noisyseg dataset (no manifest.json)")
     kinds = check_noise_args(rate, kinds)
     plan = plan_outputs(overwrite, [(src, "--data")], reporter)
     plan.folder(out, "--out", "dataset")
     plan.check()
-    dataset = Dataset(src)  # checked: keys, types, every tile present and inside the folder
+    dataset = Dataset(src, require=())  # checked: keys, types, every tile present and inside the folder
     manifest = copy.deepcopy(dataset.manifest)
     ignore_value = int(manifest.get("ignore_index", 255))
     unlabeled = manifest.get("unlabeled", "ignore")

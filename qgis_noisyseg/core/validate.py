@@ -45,17 +45,24 @@ def _finite_list(value: Any, length: int) -> bool:
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value))
 
 
-def check_manifest(root: Path, manifest: dict) -> None:
+def check_manifest(root: Path, manifest: dict, require: tuple = ("image", "band_stats")) -> None:
     """Keys, types and every tile entry of ``manifest`` (the parsed manifest.json of ``root``).
-    Needs no raster read: one ``stat`` per tile file."""
+    Needs no raster read: one ``stat`` per tile file. ``image`` and ``band_stats`` are needed by
+    the commands that read pixels into a model (``require``); when present they are checked."""
     if not isinstance(manifest, dict):
         raise _fail(root, "manifest.json is not a JSON object")
     _require(manifest, "classes", (list,), root, "a list of classes")
     tiles = _require(manifest, "tiles", (list,), root, "a list of tiles")
-    image = _require(manifest, "image", (dict,), root, "a description of the imagery")
     tile_size = _require(manifest, "tile_size", (int,), root, "the tile size in pixels")
     if tile_size < 1:
         raise _fail(root, f"manifest.json's tile_size is {tile_size}")
+    if "image" in require or "image" in manifest:
+        _check_image(root, manifest, require)
+    _check_tiles(root, manifest, tiles)
+
+
+def _check_image(root: Path, manifest: dict, require: tuple) -> None:
+    image = _require(manifest, "image", (dict,), root, "a description of the imagery")
     count = image.get("count")
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise _fail(root, f"manifest.json's image.count is {count!r}, not a band count")
@@ -66,11 +73,16 @@ def check_manifest(root: Path, manifest: dict) -> None:
         np.dtype(dtype)
     except TypeError:
         raise _fail(root, f"manifest.json's image.dtype is {dtype!r}, not a data type") from None
+    if "band_stats" not in require and "band_stats" not in manifest:
+        return
     stats = _require(manifest, "band_stats", (dict,), root, "the band statistics")
     if not _finite_list(stats.get("mean"), count) or not _finite_list(stats.get("std"), count):
         raise _fail(root, f"manifest.json's band_stats needs {count} finite 'mean' and 'std' values, one per band")
     if any(s <= 0 for s in stats["std"]):
         raise _fail(root, "manifest.json's band_stats has a std of 0 or less")
+
+
+def _check_tiles(root: Path, manifest: dict, tiles: list) -> None:
     ignore = manifest.get("ignore_index", 255)
     if not isinstance(ignore, int) or isinstance(ignore, bool) or not 0 <= ignore <= 255:
         raise _fail(root, f"manifest.json's ignore_index is {ignore!r}, not a value 0..255")
@@ -177,7 +189,7 @@ def check_tile(root: Path, manifest: dict, tile: dict, pixels: np.ndarray, mask:
     size = int(manifest["tile_size"])
     window = tile.get("window") or {}
     height, width = int(window.get("height", size)), int(window.get("width", size))
-    image = manifest["image"]
+    image = manifest.get("image") or {"count": pixels.shape[0], "dtype": str(pixels.dtype)}
     tile_id = tile["id"]
     if pixels.shape[1:] != (height, width):
         raise _fail(root, f"{tile['image']} is {pixels.shape[2]} x {pixels.shape[1]} px, not the manifest's "
