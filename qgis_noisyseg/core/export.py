@@ -67,7 +67,7 @@ def export_dataset(
 ) -> dict:
     reporter = reporter or Reporter()
     out = Path(out)
-    stride = stride or tile
+    stride = tile if stride is None else stride
     if unlabeled not in UNLABELED_CHOICES:
         raise UserError(f"--unlabeled must be one of {', '.join(UNLABELED_CHOICES)}")
     if not 0.0 <= min_valid <= 1.0:
