@@ -14,7 +14,7 @@ from qgis.core import QgsProcessingException, QgsProject, QgsRasterLayer, QgsVec
 from qgis_noisyseg.gui.panel import NoisySegDock
 from tests.conftest import OLD_MAP
 from tests.qgis.panel_helpers import wait_for_job
-from tests.robustness.conftest import assert_unchanged, copy_scene, snapshot
+from tests.file_state import assert_unchanged, copy_scene, snapshot
 
 
 @pytest.fixture
