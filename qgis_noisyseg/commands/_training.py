@@ -69,7 +69,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     left at its default to the run's own value, so that the config records what is really
     used. An option given explicitly with another value than the run's is refused, except
     those of ``RESUME_MAY_CHANGE``; so is a dataset whose manifest changed since."""
-    from ..backend.checkpoint import load_checkpoint
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint
     from ..core.errors import UserError
     from ..core.imagery import sha256_of
 
@@ -81,6 +81,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     if not last.is_file():
         raise UserError(f"cannot resume: {last} does not exist; start the run without --resume")
     checkpoint = load_checkpoint(last)
+    check_checkpoint(checkpoint, last, needs=())
     config = checkpoint["config"]
     saved = {key: value for key, value in (config.get("training") or {}).items() if hasattr(args, key)}
     for key, dest in RESUMED_ARCHITECTURE.items():

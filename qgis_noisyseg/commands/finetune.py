@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     from pathlib import Path
 
-    from ..backend.checkpoint import load_checkpoint, require_finite_weights
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint, require_finite_weights
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
     from ..backend.models.pretrained import NONE, load_encoder_weights
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
     if pretrained:
         source = pretrained["config"]
+        check_checkpoint(pretrained, args.init, needs=())
         check_bands(source, dataset, args.init)
         require_finite_weights(pretrained["state_dict"], args.init)
         args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],

@@ -10,13 +10,18 @@ for either, and covers an input of another size than a fixed one with windows of
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import onnxruntime as ort
+
+# onnxruntime's telemetry, when it cannot persist its id (a user whose home folder is not
+# writable), warns on stderr: one more line where a user error must be one. Off before import.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # noqa: E402
 
 from ..core.errors import UserError
 from .grid import tile_origins
@@ -29,6 +34,7 @@ OUTPUTS = ("logits", "probabilities")  # the output's kind is also its name in t
 DEVICES = ("auto", "cuda", "cpu")
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
+
 
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -56,6 +62,8 @@ class OnnxSegmenter:
         self.path = Path(path)
         if device not in DEVICES:
             raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+        if threads is not None and threads < 1:
+            raise UserError(f"--threads must be at least 1, got {threads} (leave it out to use every core)")
         if not self.path.is_file():
             raise UserError(f"{self.path}: model file not found")
         self._session = _create_session(self.path, device, threads)
