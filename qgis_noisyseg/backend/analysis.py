@@ -220,6 +220,8 @@ class _Activations:
     def __init__(self, loaded: LoadedModel, dataset: Dataset, tiles: list[dict], crop: Optional[int],
                  reporter: Reporter, progress: list[int]) -> None:
         norm = loaded.normalization
+        if norm.get("scheme") == "image":  # standardised by the dataset image's own statistics
+            norm = dataset.manifest["band_stats"]
         data = TileDataset(dataset, tiles, norm["mean"], norm["std"], crop=crop)
         self.loader = make_loader(data, TILES_PER_FORWARD, shuffle=False, seed=0)
         self.model, self.reporter, self.progress = loaded.model, reporter, progress

@@ -131,7 +131,8 @@ def contract(config: dict, tile: int, overlap: Optional[int], checkpoint_sha256:
         classes = [{"id": int(c["id"]), "name": str(c["name"]), "color": str(c["color"]),
                     "values": [str(v) for v in c.get("values", [])]} for c in config["classes"]]
         normalization = {"mean": [float(v) for v in config["normalization"]["mean"]],
-                         "std": [float(v) for v in config["normalization"]["std"]]}
+                         "std": [float(v) for v in config["normalization"]["std"]],
+                         "scheme": str(config["normalization"].get("scheme", "dataset"))}
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"the checkpoint's config lacks what a model needs to predict ({exc})") from None
     in_channels = model_in_channels(config)

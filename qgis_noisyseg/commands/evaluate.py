@@ -59,6 +59,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     load_weights(model, checkpoint["state_dict"], args.model)
     model.to(device)
     norm = config["normalization"]
+    if norm.get("scheme") == "image":  # standardised by the evaluated image's own statistics
+        norm = dataset.manifest["band_stats"]
     loader = make_loader(TileDataset(dataset, tiles, norm["mean"], norm["std"]), args.batch_size, shuffle=False, seed=0)
     reporter.progress("evaluate", 0, len(tiles))
     with torch.inference_mode():

@@ -116,6 +116,23 @@ def class_histogram(mask: np.ndarray, ignore: int = 255) -> dict[str, int]:
     return {str(i): int(c) for i, c in enumerate(counts) if c and i != ignore}
 
 
+def image_band_stats(src, band_indexes, nodata, step: int = 4, strip: int = 256, max_strips: int = 64) -> dict:
+    """Per-band mean and std of an open raster's valid pixels (``nodata``: a ``core.nodata.Nodata``),
+    from every ``step``-th pixel of at most ``max_strips`` evenly spaced strips of ``strip`` rows:
+    the statistics by which a model with the "image" normalisation scheme standardises it."""
+    from rasterio.windows import Window
+
+    stats = RunningBandStats(len(band_indexes))
+    starts = list(range(0, src.height, strip))
+    every = max(1, -(-len(starts) // max_strips))
+    for row in starts[::every]:
+        window = Window(0, row, src.width, min(strip, src.height - row))
+        pixels = src.read(band_indexes, window=window)
+        valid = nodata.valid(src, window, pixels, band_indexes=band_indexes)
+        stats.add(pixels[:, ::step, ::step], valid[::step, ::step])
+    return stats.result()
+
+
 class RunningBandStats:
     """Per-band mean and standard deviation over valid pixels, merged tile by tile (Chan et al.)."""
 

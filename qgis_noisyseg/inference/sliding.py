@@ -28,6 +28,7 @@ from rasterio.windows import Window
 
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
+from ..core.dataset import image_band_stats
 from ..core.imagery import SUPPORTED_DTYPES
 from ..core.oserrors import require_free_space
 from ..core.nodata import Nodata, parse_nodata, resolve_nodata
@@ -83,6 +84,12 @@ def predict_raster(
     with _open_image(image_path) as image:
         band_indexes = _model_bands(image, segmenter, image_path)
         image_nodata = resolve_nodata(image, nodata, band_indexes, reporter)
+        if segmenter.metadata.scheme == "image":
+            stats = image_band_stats(image, band_indexes, image_nodata)
+            if stats["pixels"] == 0:
+                raise UserError(f"{image_path}: no pixel of the image is data (nodata: {image_nodata.source}); "
+                                "check --nodata")
+            segmenter = segmenter.standardised_by(stats["mean"], stats["std"])
         window = Window(0, 0, image.width, image.height)
         if extent is not None:
             window = extent_window(image.transform, image.width, image.height, extent)
