@@ -11,11 +11,14 @@ def train_options(args: argparse.Namespace):
     """The backend's TrainOptions; the values were checked against the spec (spec/commands.py)."""
     from ..backend.training import TrainOptions
 
+    scale = getattr(args, "encoder_lr_scale", 1.0)
     return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                         schedule=args.schedule, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                         patience=args.patience, seed=args.seed,
                         temperature=getattr(args, "temperature", None) or TrainOptions.temperature,
-                        loss=getattr(args, "loss", "ce"))
+                        loss=getattr(args, "loss", "ce"), warmup=args.warmup, photometric=args.photometric,
+                        normalization=args.normalization,
+                        encoder_lr_scale=scale)
 
 
 # What a resumed run may change: how long it trains, where, and when it stops early. Every other
@@ -32,7 +35,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     left at its default to the run's own value, so that the config records what is really
     used. An option given explicitly with another value than the run's is refused, except
     those of ``RESUME_MAY_CHANGE``; so is a dataset whose manifest changed since."""
-    from ..backend.checkpoint import load_checkpoint
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint
     from ..core.errors import UserError
     from ..core.imagery import sha256_of
 
@@ -44,6 +47,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     if not last.is_file():
         raise UserError(f"cannot resume: {last} does not exist; start the run without --resume")
     checkpoint = load_checkpoint(last)
+    check_checkpoint(checkpoint, last, needs=())
     config = checkpoint["config"]
     saved = {key: value for key, value in (config.get("training") or {}).items() if hasattr(args, key)}
     for key, dest in RESUMED_ARCHITECTURE.items():
@@ -128,7 +132,8 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "num_classes": dataset.classes.num_classes,
         "classes": [{k: c[k] for k in ("id", "name", "color", "values") if k in c} for c in manifest["classes"]],
         "label_field": manifest.get("label_field") or next((s.get("field") for s in manifest.get("label_sources", []) if s.get("field")), None),
-        "normalization": {"mean": list(normalization["mean"]), "std": list(normalization["std"])},
+        "normalization": {"mean": list(normalization["mean"]), "std": list(normalization["std"]),
+                          "scheme": normalization.get("scheme", "dataset")},
         "bands": manifest["image"].get("bands", []),
         "tile_size": args.tile_size or manifest["tile_size"],
         "resolution": manifest.get("resolution"),
@@ -144,11 +149,20 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
     }
 
 
-def tile_datasets(dataset, train_tiles, normalization: dict, crop: Optional[int]):
+def normalization_for(dataset, scheme: str, source: Optional[dict] = None) -> dict:
+    """The ``normalization`` of a run's config: ``source`` (a pretrained model's) when it has the
+    dataset scheme, otherwise the statistics of ``dataset`` (the image this run trains on)."""
+    if source is not None and source.get("scheme", "dataset") == "dataset":
+        return {**source, "scheme": "dataset"}
+    stats = dataset.manifest["band_stats"]
+    return {"mean": stats["mean"], "std": stats["std"], "scheme": scheme}
+
+
+def tile_datasets(dataset, train_tiles, normalization: dict, crop: Optional[int], photometric: float = 0.0):
     from ..backend.data import TileDataset
 
     mean, std = normalization["mean"], normalization["std"]
-    train = TileDataset(dataset, train_tiles, mean, std, augment=True, crop=crop)
+    train = TileDataset(dataset, train_tiles, mean, std, augment=True, crop=crop, photometric=photometric)
     val = TileDataset(dataset, dataset.split("val"), mean, std)
     return train, val
 

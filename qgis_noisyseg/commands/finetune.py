@@ -37,14 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     from pathlib import Path
 
-    from ..backend.checkpoint import load_checkpoint, require_finite_weights
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint, require_finite_weights
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
     from ..backend.models.pretrained import NONE, load_encoder_weights
     from ..backend.training import Progress, SegmentationTrainer
     from ..core.errors import UserError
     from ._training import (check_bands, check_crop, check_labelled, open_dataset, outputs, pretrained_encoder,
-                            resume_checkpoint, run_config, start, tile_datasets, train_options)
+                            normalization_for, resume_checkpoint, run_config, start, tile_datasets,
+                            train_options)
 
     dataset = open_dataset(args.data, need_labels=False)
     resumed = resume_checkpoint(args, dataset)
@@ -57,8 +58,11 @@ def run(args: argparse.Namespace, reporter) -> dict:
         raise UserError(f"--encoder-weights starts a model from scratch (--init none); --init {args.init} already "
                         "brings its encoder (its config records the weights it started from)")
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
+    if pretrained is None:
+        options.encoder_lr_scale = 1.0  # a fresh encoder learns at --lr
     if pretrained:
         source = pretrained["config"]
+        check_checkpoint(pretrained, args.init, needs=())
         check_bands(source, dataset, args.init)
         require_finite_weights(pretrained["state_dict"], args.init)
         args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],
@@ -72,10 +76,12 @@ def run(args: argparse.Namespace, reporter) -> dict:
                 raise UserError(f"--transfer {args.transfer} copies the decoder, but --decoder {args.decoder} differs from "
                                 f"{args.init}'s {source['decoder']}; use --transfer encoder")
             architecture = {"encoder": source["encoder"], "base_width": source["base_width"], "decoder": args.decoder}
-        normalization = source["normalization"]
+        normalization = normalization_for(dataset, source["normalization"].get("scheme", "dataset"),
+                                          source["normalization"])
+        options.normalization = normalization["scheme"]
     else:
         architecture = {"encoder": args.encoder, "decoder": args.decoder or "unet", "base_width": args.base_width}
-        normalization = dataset.manifest["band_stats"]
+        normalization = normalization_for(dataset, args.normalization)
     config = run_config(dataset, architecture, normalization, args, options, init=None if pretrained is None else str(args.init),
                         pretraining=None if pretrained is None else pretrained["config"].get("pretraining"),
                         transfer=None if pretrained is None else args.transfer, freeze=args.freeze,
@@ -86,7 +92,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if resumed:
         check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
     encoder_weights = pretrained_encoder(args, config, dataset, resumed, reporter)
-    train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop)
+    train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop, options.photometric)
     progress = Progress.from_config(resumed["config"], "supervised") if resumed else Progress("supervised")
     weights = class_weights(train_tiles, dataset.classes.num_classes) if options.class_weights else None
     inputs = [] if pretrained is None else [(args.init, "--init")]

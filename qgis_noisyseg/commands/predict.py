@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+
 from ..spec.arguments import add_arguments as add_spec_arguments
 from ..spec.commands import PredictOptions
 
@@ -20,7 +21,15 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..inference.resample import predict_resampled
     from ..inference.sliding import check_image
 
+    import math
+
+    from ..core.errors import UserError
+
     out = Path(args.out)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.extent is not None and not all(math.isfinite(v) for v in args.extent):
+        raise UserError(f"--extent needs four finite numbers XMIN YMIN XMAX YMAX, got {' '.join(map(str, args.extent))}")
     disagreement_out = None
     if args.disagreement_with:
         disagreement_out = Path(args.disagreement_out or out.with_name(f"{out.stem}_disagreement.tif"))
@@ -46,7 +55,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
                           confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
                           extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
-                          nodata=args.nodata, reporter=reporter)
+                          nodata=args.nodata, force=args.force, reporter=reporter)
         if disagreement_out is not None:
             outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
                                               class_map=model_class_map(segmenter.classes), field=field,

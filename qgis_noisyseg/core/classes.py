@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from .errors import UserError
+from .errors import UserError  # noqa: F401 - also the QGIS side's name for a class map problem
 
 IGNORE = 255
 BACKGROUND = 0

@@ -16,6 +16,7 @@ TRANSFER_PARTS = {"encoder": ("encoder",), "encoder+decoder": ("encoder", "decod
 TRANSFERS = (AUTO, *TRANSFER_PARTS)
 LOSSES = ("ce", "sce", "bootstrap")
 SCHEDULES = ("cosine", "onecycle")
+NORMALIZATIONS = ("image", "dataset")
 TRAINING_DEVICES = ("auto", "cpu", "cuda", "mps")
 ONNX_DEVICES = ("auto", "cpu", "cuda")
 UNLABELED = ("background", "ignore")

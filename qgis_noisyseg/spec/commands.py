@@ -22,6 +22,14 @@ TILE_WHY = "the encoder halves a tile five times"
 NODATA_HELP = ("pixel value that marks nodata in every band, overriding the file's tag; 'none': no nodata "
                "(default: the file's nodata, alpha or mask, else a black or white border is detected)")
 BUNDLED_DATA = Path(__file__).resolve().parents[2] / "data"
+# Grids larger than these need --force (core.export.MAX_TILES and inference.sliding.MAX_TILES).
+EXPORT_MAX_TILES = 50_000
+PREDICT_MAX_TILES = 250_000
+# Chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality").
+WARMUP = 0.0
+PHOTOMETRIC = 0.0
+NORMALIZATION = "dataset"
+ENCODER_LR_SCALE = 1.0
 
 
 # Shared groups -----------------------------------------------------------------------------
@@ -71,6 +79,20 @@ class TrainingGroup(TrainingDeviceGroup, RunOutputGroup):
                                  label=_N("NoisySeg", "Weight decay"), advanced=True)
     schedule: str = option("--schedule", "cosine", "learning-rate schedule per step", choices=C.SCHEDULES,
                            label=_N("NoisySeg", "Learning-rate schedule"), advanced=True)
+    warmup: float = option("--warmup", WARMUP, "with --schedule cosine: the fraction of steps over which the learning "
+                           "rate rises linearly before the cosine decay", type=float, minimum=0.0, below=1.0,
+                           label=_N("NoisySeg", "Warm-up fraction of the steps"), advanced=True)
+    normalization: str = option("--normalization", NORMALIZATION, "image: every image is standardised by its own band "
+                                "mean and std (nodata excluded): the training tiles by their dataset's, an image to "
+                                "predict by its own, so that another flight or date needs no new model; dataset: every "
+                                f"image by the training dataset's (default {NORMALIZATION}; with --init a model, that "
+                                "model's scheme)", choices=C.NORMALIZATIONS,
+                                label=_N("NoisySeg", "Normalisation (image: each image by its own statistics)"),
+                                advanced=True)
+    photometric: float = option("--photometric", PHOTOMETRIC, "strength of the per-band brightness, contrast and gamma "
+                                "jitter of the training tiles, so that the model survives another flight or date; 0 "
+                                "turns it off", type=float, minimum=0.0, maximum=0.5,
+                                label=_N("NoisySeg", "Photometric jitter of the training tiles (0: off)"), advanced=True)
     tile_size: Optional[int] = option("--tile-size", None, "train on random crops of this size (default: whole tiles)",
                                       type=int, minimum=TILE_MULTIPLE, multiple_of=TILE_MULTIPLE, why=TILE_WHY,
                                       label=_N("NoisySeg", "Train on random crops of this size (a multiple of 32)"),
@@ -145,6 +167,9 @@ class ExportOptions(OverwriteGroup):
                                    label=_N("NoisySeg", "Nodata value of the image (a number or none)"))
     out: Optional[str] = option("--out", None, "dataset folder to create", required=True, kind="folder-out",
                                 label=_N("NoisySeg", "Dataset folder"))
+    force: bool = option("--force", False, f"export even a grid of more than {EXPORT_MAX_TILES:,} tiles, or where the "
+                         "free space looks too small", advanced=True,
+                         label=_N("NoisySeg", "Export even a very large grid or with little free space"))
     overwrite: bool = option("--overwrite", False, "replace --out if it exists",
                              label=_N("NoisySeg", "Replace the dataset folder if it exists"))
 
@@ -187,6 +212,10 @@ class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
     transfer: str = option("--transfer", C.AUTO, "parts copied from --init; auto (default): all when the classes and "
                            "decoder are unchanged, else the encoder", choices=C.TRANSFERS,
                            label=_N("NoisySeg", "Parts copied from the pretrained model"))
+    encoder_lr_scale: float = option("--encoder-lr-scale", ENCODER_LR_SCALE, "with --init a model: the encoder learns "
+                                     "at --lr times this, the decoder and head at --lr", type=float, above=0.0,
+                                     maximum=1.0, advanced=True,
+                                     label=_N("NoisySeg", "Encoder learning rate, as a fraction of the learning rate"))
     freeze: str = option("--freeze", "none", "'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)",
                          label=_N("NoisySeg", "Frozen parts"))
     decoder: Optional[str] = option("--decoder", None, "decoder (default: --init's, or unet)", choices=C.DECODERS,
@@ -279,6 +308,9 @@ class PredictOptions(OnnxDeviceGroup, OverwriteGroup):
                                    label=_N("NoisySeg", "Nodata value of the image (a number or none)"))
     overwrite: bool = option("--overwrite", False, "replace existing outputs",
                              cli_only="Processing replaces its destinations itself")
+    force: bool = option("--force", False, f"predict even more than {PREDICT_MAX_TILES:,} tiles, or where the free "
+                         "space looks too small", advanced=True,
+                         label=_N("NoisySeg", "Predict even a very large grid or with little free space"))
 
 
 @dataclass(kw_only=True)

@@ -90,18 +90,19 @@ class Option:
         if self.type not in (int, float) or isinstance(value, bool):
             return
         if self.type is float and not math.isfinite(value):
-            raise SpecError(f"{self.flag} must be a finite number, got {value}")
+            raise SpecError(f"{self.flag} must be a finite number, not {self.flag} {value}")
         bad = ((self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum)
                or (self.above is not None and value <= self.above) or (self.below is not None and value >= self.below)
                or (self.multiple_of and value % self.multiple_of))
-        if bad:
-            why = f" ({self.why})" if self.why else ""
-            if not self.multiple_of:
-                raise SpecError(f"{self.flag} must be {self.bounds_text()}{why}, got {_num(value)}")
+        if not bad:
+            return
+        why = f" ({self.why})" if self.why else ""
+        hint = ""
+        if self.multiple_of:
             smallest = int(self.minimum or self.multiple_of)
             low = int(value) // self.multiple_of * self.multiple_of
-            hint = f"{smallest}" if low < smallest else f"{low} or {low + self.multiple_of}"
-            raise SpecError(f"{self.flag} {_num(value)} is refused: it must be {self.bounds_text()}{why}; use {hint}")
+            hint = f"; use {smallest}" if low < smallest else f"; use {low} or {low + self.multiple_of}"
+        raise SpecError(f"{self.flag} must be {self.bounds_text()}{why}, not {self.flag} {_num(value)}{hint}")
 
 
 def _num(value: Any) -> str:

@@ -179,7 +179,7 @@ def test_predict_writes_probabilities_float_confidence_and_a_named_disagreement(
 
 
 def test_a_tile_that_is_not_a_multiple_of_32_is_refused_before_the_backend_starts(provider, tmp_path):
-    with pytest.raises(QgsProcessingException, match="--tile 100 is refused: it must be a multiple of 32"):
+    with pytest.raises(QgsProcessingException, match="--tile must be a multiple of 32 and at least 32 .*, not --tile 100; use 96 or 128"):
         processing.run("noisyseg:export", denmark_export(tmp_path / "dataset", TILE=100))
     assert not (tmp_path / "dataset").exists()
 
