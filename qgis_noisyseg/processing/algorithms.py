@@ -189,7 +189,7 @@ class ExportAlgorithm(BackendAlgorithm):
         self.add_option("labels")
         self.add_option("field", parent="LABELS")
         for dest in ("classes", "unlabeled", "all_touched", "encoding", "tile", "stride", "min_valid", "split",
-                     "seed", "nodata", "out", "overwrite"):
+                     "seed", "nodata", "out", "overwrite", "force"):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputNumber("TILES", tr("Tiles written")))
         self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest")))
@@ -212,8 +212,8 @@ class TrainingAlgorithm(BackendAlgorithm):
 
     names = {"out": "OUTPUT"}
     handled = ("encoder_weights",)
-    TRAINING = ("epochs", "batch_size", "lr", "device", "seed", "weight_decay", "schedule", "tile_size",
-                "label_smoothing", "loss", "class_weights", "patience")
+    TRAINING = ("epochs", "batch_size", "lr", "device", "seed", "weight_decay", "schedule", "warmup", "tile_size",
+                "label_smoothing", "loss", "class_weights", "patience", "normalization", "photometric")
 
     def add_training_parameters(self) -> None:
         for dest in self.TRAINING:
@@ -295,7 +295,7 @@ class FinetuneAlgorithm(TrainingAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.add_option("data")
         self.add_option("init", optional=True)
-        for dest in ("transfer", "freeze", "decoder", "max_tiles", "tiles_with"):
+        for dest in ("transfer", "encoder_lr_scale", "freeze", "decoder", "max_tiles", "tiles_with"):
             self.add_option(dest)
         self.add_training_parameters()
         self.add_option("encoder")
@@ -330,7 +330,7 @@ class PredictAlgorithm(BackendAlgorithm):
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         for dest in ("model", "image", "extent", "tile", "overlap", "batch_size", "device", "threads", "resample",
                      "nodata", "disagreement_with", "disagreement_field", "confidence", "confidence_dtype",
-                     "probabilities", "disagreement_out", "out"):
+                     "probabilities", "disagreement_out", "out", "force"):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputRasterLayer("DISAGREEMENT", tr("Disagreement")))
 
