@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import choices as C
-from .fields import QT_TRANSLATE_NOOP as _N
+from .fields import QT_TRANSLATE_NOOP
 from .fields import SpecError, option
 
 # Every tile a model sees is halved five times by the encoder: its side must be a multiple of 32.
@@ -37,79 +37,79 @@ ENCODER_LR_SCALE = 1.0
 @dataclass(kw_only=True)
 class OverwriteGroup:
     overwrite: bool = option("--overwrite", False, "replace --out if it exists",
-                             label=_N("NoisySeg", "Replace the output if it exists"))
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Replace the output if it exists"))
 
 
 @dataclass(kw_only=True)
 class TrainingDeviceGroup:
     device: str = option("--device", "auto", "auto: CUDA, then MPS, then CPU", choices=C.TRAINING_DEVICES,
-                         label=_N("NoisySeg", "Device"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Device"))
 
 
 @dataclass(kw_only=True)
 class OnnxDeviceGroup:
     device: str = option("--device", "auto", "onnxruntime's execution provider; auto: CUDA when available",
-                         choices=C.ONNX_DEVICES, label=_N("NoisySeg", "Device"), advanced=True)
+                         choices=C.ONNX_DEVICES, label=QT_TRANSLATE_NOOP("NoisySeg", "Device"), advanced=True)
     threads: Optional[int] = option("--threads", None, "CPU threads for onnxruntime (default: all cores)", type=int,
-                                    minimum=1, label=_N("NoisySeg", "CPU threads (default: all cores)"), advanced=True)
+                                    minimum=1, label=QT_TRANSLATE_NOOP("NoisySeg", "CPU threads (default: all cores)"), advanced=True)
 
 
 @dataclass(kw_only=True)
 class RunOutputGroup(OverwriteGroup):
     """The run folder of pretrain and finetune."""
     out: Optional[str] = option("--out", None, "run folder to write (model.pt, last.pt, history.json, curves.png)",
-                                required=True, kind="folder-out", label=_N("NoisySeg", "Run folder"))
+                                required=True, kind="folder-out", label=QT_TRANSLATE_NOOP("NoisySeg", "Run folder"))
     resume: bool = option("--resume", False, "continue the run in --out from its last.pt",
-                          label=_N("NoisySeg", "Resume the run in the run folder"))
+                          label=QT_TRANSLATE_NOOP("NoisySeg", "Resume the run in the run folder"))
     overwrite: bool = option("--overwrite", False, "replace --out if it exists",
-                             label=_N("NoisySeg", "Replace the run folder if it exists"))
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Replace the run folder if it exists"))
 
 
 @dataclass(kw_only=True)
 class TrainingGroup(TrainingDeviceGroup, RunOutputGroup):
     """What pretrain and finetune share."""
     data: Optional[str] = option("--data", None, "dataset folder (from noisyseg export)", required=True,
-                                 kind="folder", label=_N("NoisySeg", "Dataset folder"))
+                                 kind="folder", label=QT_TRANSLATE_NOOP("NoisySeg", "Dataset folder"))
     epochs: int = option("--epochs", 20, "epochs of supervised training", type=int, minimum=0,
-                         label=_N("NoisySeg", "Epochs"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Epochs"))
     batch_size: int = option("--batch-size", 8, "tiles per batch", type=int, minimum=1,
-                             label=_N("NoisySeg", "Batch size (tiles)"))
-    lr: float = option("--lr", 1e-3, "AdamW learning rate", type=float, above=0.0, label=_N("NoisySeg", "Learning rate"))
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Batch size (tiles)"))
+    lr: float = option("--lr", 1e-3, "AdamW learning rate", type=float, above=0.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Learning rate"))
     weight_decay: float = option("--weight-decay", 1e-4, "AdamW weight decay", type=float, minimum=0.0,
-                                 label=_N("NoisySeg", "Weight decay"), advanced=True)
+                                 label=QT_TRANSLATE_NOOP("NoisySeg", "Weight decay"), advanced=True)
     schedule: str = option("--schedule", "cosine", "learning-rate schedule per step", choices=C.SCHEDULES,
-                           label=_N("NoisySeg", "Learning-rate schedule"), advanced=True)
+                           label=QT_TRANSLATE_NOOP("NoisySeg", "Learning-rate schedule"), advanced=True)
     warmup: float = option("--warmup", WARMUP, "with --schedule cosine: the fraction of steps over which the learning "
                            "rate rises linearly before the cosine decay", type=float, minimum=0.0, below=1.0,
-                           label=_N("NoisySeg", "Warm-up fraction of the steps"), advanced=True)
+                           label=QT_TRANSLATE_NOOP("NoisySeg", "Warm-up fraction of the steps"), advanced=True)
     normalization: str = option("--normalization", NORMALIZATION, "image: every image is standardised by its own band "
                                 "mean and std (nodata excluded): the training tiles by their dataset's, an image to "
                                 "predict by its own, so that another flight or date needs no new model; dataset: every "
                                 f"image by the training dataset's (default {NORMALIZATION}; with --init a model, that "
                                 "model's scheme)", choices=C.NORMALIZATIONS,
-                                label=_N("NoisySeg", "Normalisation (image: each image by its own statistics)"),
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Normalisation (image: each image by its own statistics)"),
                                 advanced=True)
     photometric: float = option("--photometric", PHOTOMETRIC, "strength of the per-band brightness, contrast and gamma "
                                 "jitter of the training tiles, so that the model survives another flight or date; 0 "
                                 "turns it off", type=float, minimum=0.0, maximum=0.5,
-                                label=_N("NoisySeg", "Photometric jitter of the training tiles (0: off)"), advanced=True)
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Photometric jitter of the training tiles (0: off)"), advanced=True)
     tile_size: Optional[int] = option("--tile-size", None, "train on random crops of this size (default: whole tiles)",
                                       type=int, minimum=TILE_MULTIPLE, multiple_of=TILE_MULTIPLE, why=TILE_WHY,
-                                      label=_N("NoisySeg", "Train on random crops of this size (a multiple of 32)"),
+                                      label=QT_TRANSLATE_NOOP("NoisySeg", "Train on random crops of this size (a multiple of 32)"),
                                       advanced=True)
     seed: int = option("--seed", 0, "seed of initialisation, shuffling, augmentation and --max-tiles", type=int,
-                       label=_N("NoisySeg", "Seed"))
+                       label=QT_TRANSLATE_NOOP("NoisySeg", "Seed"))
     label_smoothing: float = option("--label-smoothing", 0.0, "cross-entropy label smoothing", type=float,
-                                    minimum=0.0, below=1.0, label=_N("NoisySeg", "Label smoothing"), advanced=True)
+                                    minimum=0.0, below=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Label smoothing"), advanced=True)
     loss: str = option("--loss", "ce", "ce (default); sce (symmetric cross-entropy) or bootstrap (hard "
                        "bootstrapping): robust to noisy labels", choices=C.LOSSES,
-                       label=_N("NoisySeg", "Loss (sce and bootstrap are robust to noisy labels)"), advanced=True)
+                       label=QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce and bootstrap are robust to noisy labels)"), advanced=True)
     class_weights: bool = option("--class-weights", False, "weight the loss by inverse class frequency of the train "
-                                 "tiles", label=_N("NoisySeg", "Weight the loss by inverse class frequency"),
+                                 "tiles", label=QT_TRANSLATE_NOOP("NoisySeg", "Weight the loss by inverse class frequency"),
                                  advanced=True)
     patience: Optional[int] = option("--patience", None, "stop after this many epochs without a better validation mIoU",
                                      type=int, minimum=1, advanced=True,
-                                     label=_N("NoisySeg", "Stop after this many epochs without improvement"))
+                                     label=QT_TRANSLATE_NOOP("NoisySeg", "Stop after this many epochs without improvement"))
 
 
 @dataclass(kw_only=True)
@@ -118,13 +118,13 @@ class EncoderWeightsGroup:
         "--encoder-weights", "none",
         "start the encoder from a torchvision or timm ResNet state dict (.pth), or from torchvision's ImageNet "
         "weights (downloaded once into torch's hub cache); they need --base-width 64 (default none: random)",
-        metavar="PATH|imagenet|none", label=_N("NoisySeg", "Encoder weights (a .pth file, imagenet or none)"),
+        metavar="PATH|imagenet|none", label=QT_TRANSLATE_NOOP("NoisySeg", "Encoder weights (a .pth file, imagenet or none)"),
         advanced=True)
     rgb_bands: Optional[str] = option(
         "--rgb-bands", None,
         "with 3-band (RGB) weights: the dataset bands (1-based) holding red, green and blue, e.g. 3,2,1 for blue, "
         "green, red imagery (default: from the band names; unnamed 3-band imagery is taken as red, green, blue)",
-        metavar="R,G,B", label=_N("NoisySeg", "Bands holding red, green and blue (e.g. 3,2,1)"), advanced=True)
+        metavar="R,G,B", label=QT_TRANSLATE_NOOP("NoisySeg", "Bands holding red, green and blue (e.g. 3,2,1)"), advanced=True)
 
 
 def _base_width(help_text: str, label: str):
@@ -137,41 +137,41 @@ def _base_width(help_text: str, label: str):
 @dataclass(kw_only=True)
 class ExportOptions(OverwriteGroup):
     image: Optional[str] = option("--image", None, "imagery GeoTIFF (any band count; uint8, uint16, int16 or float32)",
-                                  required=True, kind="raster", label=_N("NoisySeg", "Image"))
+                                  required=True, kind="raster", label=QT_TRANSLATE_NOOP("NoisySeg", "Image"))
     labels: Optional[list] = option("--labels", None, "label source: vector file (file.gpkg:layer, .shp, .geojson) or "
                                     "classified raster; repeat to burn several, later over earlier", required=True,
                                     repeat=True, metavar="SRC", kind="layers",
-                                    label=_N("NoisySeg", "Label layers (vector or classified raster)"))
+                                    label=QT_TRANSLATE_NOOP("NoisySeg", "Label layers (vector or classified raster)"))
     field: Optional[str] = option("--field", None, "attribute that holds each feature's class (without it every "
-                                  "feature is one class)", kind="field", label=_N("NoisySeg", "Class field"))
+                                  "feature is one class)", kind="field", label=QT_TRANSLATE_NOOP("NoisySeg", "Class field"))
     classes: Optional[str] = option("--classes", None, "classes.json mapping source values to class ids, names and "
                                     "colours (default: one class per distinct value)", kind="file", extension="json",
-                                    label=_N("NoisySeg", "Class map (classes.json)"))
+                                    label=QT_TRANSLATE_NOOP("NoisySeg", "Class map (classes.json)"))
     unlabeled: str = option("--unlabeled", "ignore", "what pixels with no label become: background (0) or ignore "
-                            "(255); default ignore", choices=C.UNLABELED, label=_N("NoisySeg", "Unlabelled pixels become"))
+                            "(255); default ignore", choices=C.UNLABELED, label=QT_TRANSLATE_NOOP("NoisySeg", "Unlabelled pixels become"))
     all_touched: bool = option("--all-touched", False, "burn every pixel a feature touches, not only those whose "
-                               "centre it covers", label=_N("NoisySeg", "Burn every pixel a feature touches"))
+                               "centre it covers", label=QT_TRANSLATE_NOOP("NoisySeg", "Burn every pixel a feature touches"))
     encoding: Optional[str] = option("--encoding", None, "attribute encoding of the vector files (default: as "
                                      "declared, UTF-8 detected)", advanced=True,
-                                     label=_N("NoisySeg", "Attribute encoding of the vector files"))
+                                     label=QT_TRANSLATE_NOOP("NoisySeg", "Attribute encoding of the vector files"))
     tile: int = option("--tile", 256, "tile size in pixels", type=int, minimum=TILE_MULTIPLE, multiple_of=TILE_MULTIPLE,
-                       why=TILE_WHY, label=_N("NoisySeg", "Tile size (pixels, a multiple of 32)"))
+                       why=TILE_WHY, label=QT_TRANSLATE_NOOP("NoisySeg", "Tile size (pixels, a multiple of 32)"))
     stride: Optional[int] = option("--stride", None, "step between tiles in pixels (default: the tile size)", type=int,
-                                   minimum=1, label=_N("NoisySeg", "Stride between tiles (pixels; default: the tile size)"))
+                                   minimum=1, label=QT_TRANSLATE_NOOP("NoisySeg", "Stride between tiles (pixels; default: the tile size)"))
     min_valid: float = option("--min-valid", 0.5, "skip tiles with less valid image area than this", type=float,
-                              minimum=0.0, maximum=1.0, label=_N("NoisySeg", "Minimum valid fraction of a tile"))
+                              minimum=0.0, maximum=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Minimum valid fraction of a tile"))
     split: str = option("--split", "0.8,0.1,0.1", "train,val,test fractions, split by spatial blocks",
-                        label=_N("NoisySeg", "Train, validation and test fractions"))
-    seed: int = option("--seed", 0, "seed of the split", type=int, label=_N("NoisySeg", "Seed of the split"))
+                        label=QT_TRANSLATE_NOOP("NoisySeg", "Train, validation and test fractions"))
+    seed: int = option("--seed", 0, "seed of the split", type=int, label=QT_TRANSLATE_NOOP("NoisySeg", "Seed of the split"))
     nodata: Optional[str] = option("--nodata", None, NODATA_HELP, metavar="VALUE|none", advanced=True,
-                                   label=_N("NoisySeg", "Nodata value of the image (a number or none)"))
+                                   label=QT_TRANSLATE_NOOP("NoisySeg", "Nodata value of the image (a number or none)"))
     out: Optional[str] = option("--out", None, "dataset folder to create", required=True, kind="folder-out",
-                                label=_N("NoisySeg", "Dataset folder"))
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Dataset folder"))
     force: bool = option("--force", False, f"export even a grid of more than {EXPORT_MAX_TILES:,} tiles, or where the "
                          "free space looks too small", advanced=True,
-                         label=_N("NoisySeg", "Export even a very large grid or with little free space"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Export even a very large grid or with little free space"))
     overwrite: bool = option("--overwrite", False, "replace --out if it exists",
-                             label=_N("NoisySeg", "Replace the dataset folder if it exists"))
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Replace the dataset folder if it exists"))
 
 
 @dataclass(kw_only=True)
@@ -190,47 +190,47 @@ class CorruptOptions(OverwriteGroup):
 
 @dataclass(kw_only=True)
 class PretrainOptions(EncoderWeightsGroup, TrainingGroup):
-    method: str = option("--method", "noisy", "pretraining method", choices=C.METHODS, label=_N("NoisySeg", "Method"))
-    encoder: str = option("--encoder", "resnet18", "encoder", choices=C.ENCODERS, label=_N("NoisySeg", "Encoder"))
-    decoder: str = option("--decoder", "unet", "decoder", choices=C.DECODERS, label=_N("NoisySeg", "Decoder"))
+    method: str = option("--method", "noisy", "pretraining method", choices=C.METHODS, label=QT_TRANSLATE_NOOP("NoisySeg", "Method"))
+    encoder: str = option("--encoder", "resnet18", "encoder", choices=C.ENCODERS, label=QT_TRANSLATE_NOOP("NoisySeg", "Encoder"))
+    decoder: str = option("--decoder", "unet", "decoder", choices=C.DECODERS, label=QT_TRANSLATE_NOOP("NoisySeg", "Decoder"))
     base_width: int = _base_width(f"encoder width (default {C.DEFAULT_BASE_WIDTH}, torchvision's)",
-                                  _N("NoisySeg", "Encoder width"))
+                                  QT_TRANSLATE_NOOP("NoisySeg", "Encoder width"))
     simclr_epochs: Optional[int] = option("--simclr-epochs", None, "SimCLR epochs (default: --epochs)", type=int,
-                                          minimum=0, label=_N("NoisySeg", "SimCLR epochs (default: Epochs)"),
+                                          minimum=0, label=QT_TRANSLATE_NOOP("NoisySeg", "SimCLR epochs (default: Epochs)"),
                                           advanced=True)
     temperature: Optional[float] = option("--temperature", None, "NT-Xent temperature (default 0.2)", type=float,
-                                          above=0.0, label=_N("NoisySeg", "SimCLR temperature (default 0.2)"), advanced=True)
+                                          above=0.0, label=QT_TRANSLATE_NOOP("NoisySeg", "SimCLR temperature (default 0.2)"), advanced=True)
 
 
 @dataclass(kw_only=True)
 class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
     epochs: int = option("--epochs", 30, "epochs of supervised training", type=int, minimum=0,
-                         label=_N("NoisySeg", "Epochs"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Epochs"))
     init: Optional[str] = option("--init", None, "pretrained RUN/model.pt, or 'none' to train from scratch",
                                  required=True, kind="file", extension="pt",
-                                 label=_N("NoisySeg", "Pretrained model (model.pt; empty: train from scratch)"))
+                                 label=QT_TRANSLATE_NOOP("NoisySeg", "Pretrained model (model.pt; empty: train from scratch)"))
     transfer: str = option("--transfer", C.AUTO, "parts copied from --init; auto (default): all when the classes and "
                            "decoder are unchanged, else the encoder", choices=C.TRANSFERS,
-                           label=_N("NoisySeg", "Parts copied from the pretrained model"))
+                           label=QT_TRANSLATE_NOOP("NoisySeg", "Parts copied from the pretrained model"))
     encoder_lr_scale: float = option("--encoder-lr-scale", ENCODER_LR_SCALE, "with --init a model: the encoder learns "
                                      "at --lr times this, the decoder and head at --lr", type=float, above=0.0,
                                      maximum=1.0, advanced=True,
-                                     label=_N("NoisySeg", "Encoder learning rate, as a fraction of the learning rate"))
+                                     label=QT_TRANSLATE_NOOP("NoisySeg", "Encoder learning rate, as a fraction of the learning rate"))
     freeze: str = option("--freeze", "none", "'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)",
-                         label=_N("NoisySeg", "Frozen parts"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Frozen parts"))
     decoder: Optional[str] = option("--decoder", None, "decoder (default: --init's, or unet)", choices=C.DECODERS,
-                                    label=_N("NoisySeg", "Decoder (default: the pretrained model's)"))
+                                    label=QT_TRANSLATE_NOOP("NoisySeg", "Decoder (default: the pretrained model's)"))
     encoder: str = option("--encoder", "resnet18", "encoder with --init none", choices=C.ENCODERS, advanced=True,
-                          label=_N("NoisySeg", "Encoder, when training from scratch"))
+                          label=QT_TRANSLATE_NOOP("NoisySeg", "Encoder, when training from scratch"))
     base_width: int = _base_width("encoder width with --init none",
-                                  _N("NoisySeg", "Encoder width, when training from scratch"))
+                                  QT_TRANSLATE_NOOP("NoisySeg", "Encoder width, when training from scratch"))
     max_tiles: Optional[int] = option("--max-tiles", None, "train on this many train tiles, drawn with --seed "
                                       "(default all)", type=int, minimum=1, advanced=True,
-                                      label=_N("NoisySeg", "Maximum train tiles (default: all)"))
+                                      label=QT_TRANSLATE_NOOP("NoisySeg", "Maximum train tiles (default: all)"))
     tiles_with: Optional[str] = option("--tiles-with", None, "train only on train tiles whose labels contain this "
                                        "class (name or id), as an operator picks tiles that show the objects "
                                        "(default: any tile)", metavar="CLASS", advanced=True,
-                                       label=_N("NoisySeg", "Train only on tiles that contain this class"))
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Train only on tiles that contain this class"))
 
 
 @dataclass(kw_only=True)
@@ -269,48 +269,48 @@ class ExportOnnxOptions(OverwriteGroup):
 class PredictOptions(OnnxDeviceGroup, OverwriteGroup):
     model: Optional[str] = option("--model", None, "model.onnx from `noisyseg export-onnx` (carries classes, bands, "
                                   "normalisation)", required=True, kind="file", extension="onnx",
-                                  label=_N("NoisySeg", "Model (model.onnx)"))
+                                  label=QT_TRANSLATE_NOOP("NoisySeg", "Model (model.onnx)"))
     image: Optional[str] = option("--image", None, "imagery GeoTIFF to predict", required=True, kind="raster",
-                                  label=_N("NoisySeg", "Image"))
+                                  label=QT_TRANSLATE_NOOP("NoisySeg", "Image"))
     out: Optional[str] = option("--out", None, "class raster to write (a .qml style is written beside it)",
-                                required=True, kind="raster-out", label=_N("NoisySeg", "Classes"))
+                                required=True, kind="raster-out", label=QT_TRANSLATE_NOOP("NoisySeg", "Classes"))
     confidence: Optional[str] = option("--confidence", None, "also write the confidence (largest class probability)",
-                                       kind="raster-out", label=_N("NoisySeg", "Confidence"))
+                                       kind="raster-out", label=QT_TRANSLATE_NOOP("NoisySeg", "Confidence"))
     confidence_dtype: str = option("--confidence-dtype", "uint8", "uint8 percent (default) or float32 0..1",
                                    choices=C.CONFIDENCE_DTYPES, advanced=True,
-                                   label=_N("NoisySeg", "Confidence as uint8 percent or float32 0..1"))
+                                   label=QT_TRANSLATE_NOOP("NoisySeg", "Confidence as uint8 percent or float32 0..1"))
     probabilities: Optional[str] = option("--probabilities", None, "also write one float32 band of probability per "
                                           "class", kind="raster-out",
-                                          label=_N("NoisySeg", "Probabilities (one band per class)"))
+                                          label=QT_TRANSLATE_NOOP("NoisySeg", "Probabilities (one band per class)"))
     disagreement_with: Optional[str] = option("--disagreement-with", None, "an existing map (vector or classified "
                                               "raster): write where the model disagrees with it", metavar="LABELS",
-                                              kind="layer", label=_N("NoisySeg", "Existing map to compare with"))
+                                              kind="layer", label=QT_TRANSLATE_NOOP("NoisySeg", "Existing map to compare with"))
     disagreement_out: Optional[str] = option("--disagreement-out", None, "where to write the disagreement raster "
                                              "(default: OUT_disagreement.tif)", kind="raster-out",
-                                             label=_N("NoisySeg", "Disagreement"))
+                                             label=QT_TRANSLATE_NOOP("NoisySeg", "Disagreement"))
     disagreement_field: Optional[str] = option("--disagreement-field", None, "class field of a vector map (default: "
                                                "the field the model was trained from)", advanced=True,
-                                               label=_N("NoisySeg", "Class field of the existing map (default: "
+                                               label=QT_TRANSLATE_NOOP("NoisySeg", "Class field of the existing map (default: "
                                                                     "the one the model was trained from)"))
     extent: Optional[list] = option("--extent", None, "predict only this extent, in the image's CRS", type=float,
                                     nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"), kind="extent",
-                                    label=_N("NoisySeg", "Extent (default: the whole image)"))
+                                    label=QT_TRANSLATE_NOOP("NoisySeg", "Extent (default: the whole image)"))
     tile: Optional[int] = option("--tile", None, "tile size in pixels (default: the model's)", type=int,
                                  minimum=TILE_MULTIPLE, multiple_of=TILE_MULTIPLE, why=TILE_WHY,
-                                 label=_N("NoisySeg", "Tile size, a multiple of 32 (default: the model's)"))
+                                 label=QT_TRANSLATE_NOOP("NoisySeg", "Tile size, a multiple of 32 (default: the model's)"))
     overlap: Optional[int] = option("--overlap", None, "overlap between tiles in pixels (default: the model's)",
-                                    type=int, minimum=0, label=_N("NoisySeg", "Overlap between tiles (default: the model's)"))
+                                    type=int, minimum=0, label=QT_TRANSLATE_NOOP("NoisySeg", "Overlap between tiles (default: the model's)"))
     batch_size: int = option("--batch-size", 4, "tiles per batch", type=int, minimum=1,
-                             label=_N("NoisySeg", "Batch size (tiles)"))
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Batch size (tiles)"))
     resample: bool = option("--resample", False, "read the image at the model's ground sample distance, write back at "
-                            "the image's", advanced=True, label=_N("NoisySeg", "Read the image at the model's resolution"))
+                            "the image's", advanced=True, label=QT_TRANSLATE_NOOP("NoisySeg", "Read the image at the model's resolution"))
     nodata: Optional[str] = option("--nodata", None, NODATA_HELP, metavar="VALUE|none", advanced=True,
-                                   label=_N("NoisySeg", "Nodata value of the image (a number or none)"))
+                                   label=QT_TRANSLATE_NOOP("NoisySeg", "Nodata value of the image (a number or none)"))
     overwrite: bool = option("--overwrite", False, "replace existing outputs",
                              cli_only="Processing replaces its destinations itself")
     force: bool = option("--force", False, f"predict even more than {PREDICT_MAX_TILES:,} tiles, or where the free "
                          "space looks too small", advanced=True,
-                         label=_N("NoisySeg", "Predict even a very large grid or with little free space"))
+                         label=QT_TRANSLATE_NOOP("NoisySeg", "Predict even a very large grid or with little free space"))
 
 
 @dataclass(kw_only=True)
