@@ -97,6 +97,26 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> froze
     return frozenset(given)
 
 
+def run_options(options, reporter) -> dict:
+    """Runs a command in this process from its typed options (an instance of a class of
+    spec/commands.py), as the studies and the demo do: no argv is built and parsed again. The
+    values are checked as the CLI checks them (SpecError), the command line the CLI would have
+    run is recorded (``command_line``, for run folders), and the options that differ from their
+    defaults count as given (``--resume`` honours or refuses exactly those)."""
+    from .spec.commands import COMMANDS
+    from .spec.fields import options_of, to_argv, validate
+
+    command = next(name for name, spec in COMMANDS.items() if type(options) is spec)
+    validate(options)
+    module = importlib.import_module(f".commands.{command.replace('-', '_')}", __package__)
+    found = options_of(options)
+    args = argparse.Namespace(**{o.dest: getattr(options, o.dest) for o in found})
+    args.command, args.json, args._module = command, False, module
+    args.command_line = ["noisyseg", command, *to_argv(options)]
+    args._explicit = frozenset(o.dest for o in found if getattr(options, o.dest) != o.default)
+    return module.run(args, reporter)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from .core.errors import Cancelled, UserError
     from .core.progress import Reporter, install_cancel_channels

@@ -69,8 +69,12 @@ class BackendProcess:
     def __init__(self, args: Sequence[str], python: Optional[str] = None, *,
                  on_event: Optional[Callable[[Event], None]] = None, on_text: Optional[Callable[[str], None]] = None,
                  is_cancelled: Callable[[], bool] = lambda: False, env: Optional[dict] = None,
-                 cancel_grace_s: float = CANCEL_GRACE_S, command: Optional[list[str]] = None) -> None:
+                 cancel_grace_s: float = CANCEL_GRACE_S, command: Optional[list[str]] = None,
+                 cancel_line: bool = True) -> None:
+        """``command`` replaces ``python -m qgis_noisyseg ARGS --json``; ``cancel_line=False``
+        (for a program that does not watch its stdin) cancels by terminate(), then kill."""
         self.command = command or backend_command(args, python or sys.executable)
+        self.cancel_line = cancel_line
         self.on_event = on_event
         self.on_text = on_text
         self.is_cancelled = is_cancelled
@@ -126,6 +130,9 @@ class BackendProcess:
             return
         if self._cancel_sent_at is None:
             self._cancel_sent_at = time.monotonic()
+            if not self.cancel_line:
+                process.terminate()
+                return
             try:
                 process.stdin.write(CANCEL_LINE + "\n")
                 process.stdin.flush()

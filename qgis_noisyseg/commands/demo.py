@@ -16,7 +16,6 @@ import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -426,35 +425,29 @@ def write_project_spec(out: Path, inputs: dict, classes: list, headline_k: int, 
 
 def build_project(out: Path, reporter) -> dict:
     """Runs ``python -m qgis_noisyseg.gui.demo_project OUT`` (QGIS never shares a process with
-    torch). Returns ``{"status": "written"|"skipped"|"failed", ...}``."""
-    command = [sys.executable, "-m", "qgis_noisyseg.gui.demo_project", str(out)]
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    torch) through bridge.BackendProcess. Returns ``{"status": "written"|"skipped"|"failed", ...}``."""
+    from ..bridge.process import BackendProcess, backend_environment
+
+    env = backend_environment({**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")})
     started = time.monotonic()
-    while True:
-        try:
-            stdout, stderr = process.communicate(timeout=0.5)
-            break
-        except subprocess.TimeoutExpired:
-            if reporter.cancel.cancelled or time.monotonic() - started > PROJECT_TIMEOUT_S:
-                process.terminate()
-                try:
-                    process.communicate(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.communicate()
-                if reporter.cancel.cancelled:
-                    reporter.check_cancel()
-                return {"status": "failed", "reason": f"QGIS took more than {PROJECT_TIMEOUT_S} s"}
-    last_line = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), "")
+    lines: list[str] = []
+
+    def stop() -> bool:
+        return reporter.cancel.cancelled or time.monotonic() - started > PROJECT_TIMEOUT_S
+
+    process = BackendProcess((), command=[sys.executable, "-m", "qgis_noisyseg.gui.demo_project", str(out)], env=env,
+                             on_text=lines.append, is_cancelled=stop, cancel_line=False, cancel_grace_s=10)
+    process.run()
+    if process.cancel_sent:
+        reporter.check_cancel()
+        return {"status": "failed", "reason": f"QGIS took more than {PROJECT_TIMEOUT_S} s"}
+    last_line = next((line for line in reversed(process.stderr_tail) if line.strip()), "")
     if process.returncode == QGIS_MISSING_EXIT:
         reporter.warning(f"QGIS project skipped: {last_line}")
         return {"status": "skipped", "reason": last_line}
-    if process.returncode != 0:
+    if process.returncode != 0 or not lines:
         return {"status": "failed", "reason": f"exit code {process.returncode}: {last_line or 'no message'}"}
-    result = json.loads(stdout.strip().splitlines()[-1])
+    result = json.loads(lines[-1])
     return {"status": "written", **result}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Iterable, Optional
 
-from .fields import Option, SpecError, from_mapping, options_of
+from .fields import Option, SpecError, command_line_order, from_mapping, options_of
 
 
 def add_arguments(parser: argparse.ArgumentParser, spec, skip: Iterable[str] = (),
@@ -13,20 +13,10 @@ def add_arguments(parser: argparse.ArgumentParser, spec, skip: Iterable[str] = (
     """Adds one argument per option of ``spec`` (an options dataclass). Each argument's default is
     the spec's; its help names the default and the bounds, so ``--help`` cannot drift."""
     skip = set(skip)
-    for found in help_order(spec):
+    for found in command_line_order(spec):
         if found.dest in skip:
             continue
         parser.add_argument(found.flag, **argument_kwargs(found))
-
-
-LAST = ("resume", "overwrite")
-
-
-def help_order(spec) -> list[Option]:
-    """Required options first, then the others as declared, --resume and --overwrite last."""
-    found = options_of(spec)
-    return ([o for o in found if o.required] + [o for o in found if not o.required and o.dest not in LAST]
-            + [o for o in found if o.dest in LAST and not o.required])
 
 
 def argument_kwargs(found: Option) -> dict[str, Any]:

@@ -133,6 +133,17 @@ def options_of(spec) -> list[Option]:
     return found
 
 
+LAST = ("resume", "overwrite")
+
+
+def command_line_order(spec) -> list[Option]:
+    """The options as ``--help`` and a written command line show them: required ones first, then
+    the others as declared, --resume and --overwrite last."""
+    found = options_of(spec)
+    return ([o for o in found if o.required] + [o for o in found if not o.required and o.dest not in LAST]
+            + [o for o in found if o.dest in LAST and not o.required])
+
+
 def option_named(spec, dest: str) -> Option:
     for found in options_of(spec):
         if found.dest == dest:
@@ -167,9 +178,14 @@ def replace(options, **changes: Any):
 
 def to_argv(options, explicit: bool = False) -> list[str]:
     """The command-line arguments that give ``options`` (an instance) to the command: each option
-    that differs from its default (or, with ``explicit``, every option that has a value)."""
+    that differs from its default (or, with ``explicit``, every option that has a value). The
+    required inputs come first, then the required outputs, then the rest in declaration order, as
+    one would type them."""
     argv: list[str] = []
-    for found in options_of(options):
+    found_options = options_of(options)
+    order = sorted(range(len(found_options)), key=lambda i: (
+        not found_options[i].required, str(found_options[i].kind or "").endswith("-out") or found_options[i].dest == "out", i))
+    for found in (found_options[i] for i in order):
         value = getattr(options, found.dest)
         if value is None or (not explicit and not found.required and value == found.default):
             continue

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 
 import csv
-import functools
 import io
 import json
 import math
@@ -89,35 +88,49 @@ class TrainingSettings:
             raise UserError(f"--encoder-weights {self.encoder_weights} is not a file; give a .pth state dict, "
                             "imagenet or none")
 
+    def pretrain_options(self, data: Path, method: str, decoder: str = "unet"):
+        """The typed options of a pretraining run of the study (spec/commands.py), without --out."""
+        from ..spec.commands import PretrainOptions
+
+        return PretrainOptions(data=str(data), method=method, encoder=self.encoder, decoder=decoder,
+                               base_width=self.base_width, epochs=self.pretrain_epochs, batch_size=self.batch_size,
+                               lr=self.pretrain_lr, label_smoothing=self.pretrain_label_smoothing,
+                               loss=self.pretrain_loss, device=self.device, seed=0, simclr_epochs=self.simclr_epochs,
+                               **self._shared(), **self._weights())
+
+    def finetune_options(self, data: Path, init: Optional[Path], k: int | str, seed: int, tiles: int,
+                         decoder: Optional[str] = None, transfer: str = "auto", freeze: str = "none"):
+        """The typed options of a fine-tuning run of the study, without --out. A run that starts
+        from a pretrained model brings its own encoder: the weights go to the pretraining runs and
+        to the runs from scratch, which they then start."""
+        from ..spec.commands import FinetuneOptions
+
+        drawn = {"max_tiles": int(k), "tiles_with": self.tiles_with} if k != ALL else {}
+        return FinetuneOptions(data=str(data), init=str(init) if init else "none", encoder=self.encoder,
+                               base_width=self.base_width, epochs=self.finetune_epochs(tiles),
+                               batch_size=self.batch_size, lr=self.lr, transfer=transfer, freeze=freeze,
+                               device=self.device, seed=seed, decoder=decoder or None, **drawn, **self._shared(),
+                               **(self._weights() if init is None else {}))
+
     def pretrain_argv(self, data: Path, method: str, decoder: str = "unet") -> list[str]:
-        argv = ["pretrain", "--data", data, "--method", method, "--encoder", self.encoder, "--decoder", decoder,
-                "--base-width", self.base_width, "--epochs", self.pretrain_epochs, "--batch-size", self.batch_size,
-                "--lr", self.pretrain_lr, "--label-smoothing", self.pretrain_label_smoothing, "--loss", self.pretrain_loss,
-                "--device", self.device, "--seed", 0]
-        if self.simclr_epochs is not None:
-            argv += ["--simclr-epochs", self.simclr_epochs]
-        return [str(a) for a in argv + self._shared_flags() + self._weights_flags()]
+        """The command line of ``pretrain_options`` (what result files record)."""
+        from ..spec.fields import to_argv
+
+        return ["pretrain", *to_argv(self.pretrain_options(data, method, decoder))]
 
     def finetune_argv(self, data: Path, init: Optional[Path], k: int | str, seed: int, tiles: int,
                       decoder: Optional[str] = None, transfer: str = "auto", freeze: str = "none") -> list[str]:
-        argv = ["finetune", "--data", data, "--init", init or "none", "--encoder", self.encoder,
-                "--base-width", self.base_width, "--epochs", self.finetune_epochs(tiles), "--batch-size", self.batch_size,
-                "--lr", self.lr, "--transfer", transfer, "--freeze", freeze, "--device", self.device, "--seed", seed]
-        if k != ALL:
-            argv += ["--max-tiles", k] + (["--tiles-with", self.tiles_with] if self.tiles_with else [])
-        if decoder:
-            argv += ["--decoder", decoder]
-        return [str(a) for a in argv + self._shared_flags() + (self._weights_flags() if init is None else [])]
+        from ..spec.fields import to_argv
 
-    def _weights_flags(self) -> list:
-        """A run that starts from a pretrained model brings its own encoder: the weights go to the
-        pretraining runs and to the runs from scratch, which they then start."""
-        return (["--encoder-weights", self.encoder_weights] if self.encoder_weights else []) + \
-            (["--rgb-bands", self.rgb_bands] if self.encoder_weights and self.rgb_bands else [])
+        return ["finetune", *to_argv(self.finetune_options(data, init, k, seed, tiles, decoder, transfer, freeze))]
 
-    def _shared_flags(self) -> list:
-        return (["--patience", self.patience] if self.patience is not None else []) + \
-            (["--class-weights"] if self.class_weights else [])
+    def _weights(self) -> dict:
+        if not self.encoder_weights:
+            return {}
+        return {"encoder_weights": self.encoder_weights, "rgb_bands": self.rgb_bands or None}
+
+    def _shared(self) -> dict:
+        return {"patience": self.patience, "class_weights": self.class_weights}
 
 
 def drawable_tiles(clean_data, settings: TrainingSettings, option: str = "--clean") -> tuple[int, str]:
@@ -237,11 +250,13 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-." else "_" for c in str(text))
 
 
-@functools.lru_cache(maxsize=1)
-def _parser():
-    from ..cli import build_parser
+def _command(options) -> list[str]:
+    """The command line of a run, as result files record it."""
+    from ..spec.commands import COMMANDS
+    from ..spec.fields import to_argv
 
-    return build_parser()
+    name = next(name for name, spec in COMMANDS.items() if type(options) is spec)
+    return ["noisyseg", name, *to_argv(options)]
 
 
 class _RunReporter(Reporter):
@@ -327,32 +342,32 @@ class Study:
             make(path, _RunReporter(self, f"dataset {name}"))
         return path
 
-    def pretrained(self, name: str, argv: Sequence[str], evaluate_on: Optional[tuple[Path, str]] = None) -> dict:
-        """Runs ``noisyseg pretrain ARGV`` into ``STUDY/pretrain/NAME`` unless done. Returns
-        ``{"model": path, "test": metrics of the model as pretrained, or None, "seconds": s}``."""
+    def pretrained(self, name: str, options, evaluate_on: Optional[tuple[Path, str]] = None) -> dict:
+        """Runs ``pretrain`` with ``options`` (PretrainOptions) into ``STUDY/pretrain/NAME`` unless
+        done. Returns ``{"model": path, "test": metrics of the model as pretrained, or None, "seconds": s}``."""
         folder = self.root / "pretrain" / name
 
         def work() -> dict:
-            self._train(argv, folder, f"pretrain {name}")
-            result: dict[str, Any] = {"name": name, "model": str(folder / "model.pt"), "command": ["noisyseg", *argv]}
+            self._train(options, folder, f"pretrain {name}")
+            result: dict[str, Any] = {"name": name, "model": str(folder / "model.pt"), "command": _command(options)}
             if evaluate_on is not None:
                 result["test"] = self._evaluate(folder, *evaluate_on, f"pretrain {name}")
             return result
 
         return self._unit(folder / PRETRAINED_FILE, f"pretrain {name}", work)
 
-    def finetuned(self, name: str, argv: Sequence[str], test: Path, split: str, fields: dict) -> dict:
-        """Runs ``noisyseg finetune ARGV`` into ``STUDY/runs/NAME`` and evaluates its best model
+    def finetuned(self, name: str, options, test: Path, split: str, fields: dict) -> dict:
+        """Runs ``finetune`` with ``options`` (FinetuneOptions) into ``STUDY/runs/NAME`` and evaluates its best model
         on ``split`` of ``test``, unless done. Returns the result row: ``fields``, test mIoU,
         overall accuracy, per-class IoU, epochs, run folder and seconds."""
         folder = self.root / "runs" / name
 
         def work() -> dict:
-            outputs = self._train(argv, folder, name)
+            outputs = self._train(options, folder, name)
             metrics = self._evaluate(folder, test, split, name)
             return {**fields, "miou": metrics["miou"], "overall_accuracy": metrics["overall_accuracy"],
                     "per_class_iou": {c["name"]: c["iou"] for c in metrics["per_class"]},
-                    "epochs": outputs.get("epochs"), "run": str(folder), "command": ["noisyseg", *argv]}
+                    "epochs": outputs.get("epochs"), "run": str(folder), "command": _command(options)}
 
         return self._unit(folder / RESULT_FILE, name, work)
 
@@ -380,22 +395,25 @@ class Study:
         self.reporter.progress("study", self.done, self.total, run=name)
         return result
 
-    def _train(self, argv: Sequence[str], folder: Path, name: str) -> dict:
+    def _train(self, options, folder: Path, name: str) -> dict:
+        import dataclasses
+
         resume = (folder / "last.pt").is_file()
         if resume:
             self.reporter.info(f"{name}: resuming from {folder / 'last.pt'}")
-        return self.command([*argv, "--out", str(folder), "--resume" if resume else "--overwrite"], name)
+        return self.command(dataclasses.replace(options, out=str(folder), resume=resume, overwrite=not resume), name)
 
     def _evaluate(self, folder: Path, test: Path, split: str, name: str) -> dict:
-        return self.command(["evaluate", "--model", str(folder / "model.pt"), "--data", str(test), "--split", split,
-                             "--out", str(folder / "test_metrics.json")], name)
+        from ..spec.commands import EvaluateOptions
 
-    def command(self, argv: Sequence[str], name: str) -> dict:
-        """``noisyseg ARGV`` in this process, through the command's own ``run``."""
-        from ..cli import parse_command_line
+        return self.command(EvaluateOptions(model=str(folder / "model.pt"), data=str(test), split=split,
+                                            out=str(folder / "test_metrics.json")), name)
 
-        args = parse_command_line(argv, _parser())
-        return args._module.run(args, _RunReporter(self, name))
+    def command(self, options, name: str) -> dict:
+        """The command of ``options`` in this process, through its own ``run`` (cli.run_options)."""
+        from ..cli import run_options
+
+        return run_options(options, _RunReporter(self, name))
 
     def outputs(self, **files: Path) -> dict:
         return {**{key: str(path) for key, path in files.items()}, "runs": self.total, "ran": self.ran,

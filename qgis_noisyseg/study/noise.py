@@ -58,11 +58,11 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
             else:
                 data = study.dataset(name, lambda path, rep, kind=kind, rate=rate: corrupt_dataset(
                     clean, path, rate=rate, kinds=[kind], seed=noise_seed, overwrite=True, reporter=rep))
-            result = study.pretrained(name, settings.pretrain_argv(data, "noisy"), evaluate_on=(test, test_split))
+            result = study.pretrained(name, settings.pretrain_options(data, "noisy"), evaluate_on=(test, test_split))
             pretrained[(kind, rate)] = {**result, "noise": _noise_record(data)}
         rows = []
         for seed in seeds:
-            rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed, k), test,
+            rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_options(clean, None, k, seed, k), test,
                                         test_split, {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
                                                      "pretrained_test_miou": None, "objects": None,
                                                      "objects_touched": None}))
@@ -70,8 +70,8 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
                 fields = {"init": "pretrained", "kind": kind, "rate": rate, "k": k, "seed": seed,
                           "pretrained_test_miou": result["test"]["miou"],
                           "pretrained_test_score": metric.of(result["test"]), **result["noise"]}
-                argv = settings.finetune_argv(clean, Path(result["model"]), k, seed, k)
-                rows.append(study.finetuned(f"{result['name']}_s{seed}", argv, test, test_split, fields))
+                options = settings.finetune_options(clean, Path(result["model"]), k, seed, k)
+                rows.append(study.finetuned(f"{result['name']}_s{seed}", options, test, test_split, fields))
         rows.sort(key=lambda r: (r["init"] != "scratch", r["kind"], r["rate"] if r["rate"] != "" else -1, r["seed"]))
 
         root = Path(out)
