@@ -97,22 +97,35 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> froze
     return frozenset(given)
 
 
+def command_of(options) -> str:
+    """The command whose options class ``options`` is an instance of (spec/commands.py)."""
+    from .spec.commands import COMMANDS
+
+    return next(name for name, spec in COMMANDS.items() if type(options) is spec)
+
+
+def command_line_of(options) -> list[str]:
+    """``noisyseg COMMAND ARGS``: the command line that gives ``options`` (for run folders and reports)."""
+    from .spec.fields import to_argv
+
+    return ["noisyseg", command_of(options), *to_argv(options)]
+
+
 def run_options(options, reporter) -> dict:
     """Runs a command in this process from its typed options (an instance of a class of
     spec/commands.py), as the studies and the demo do: no argv is built and parsed again. The
     values are checked as the CLI checks them (SpecError), the command line the CLI would have
     run is recorded (``command_line``, for run folders), and the options that differ from their
     defaults count as given (``--resume`` honours or refuses exactly those)."""
-    from .spec.commands import COMMANDS
-    from .spec.fields import options_of, to_argv, validate
+    from .spec.fields import options_of, validate
 
-    command = next(name for name, spec in COMMANDS.items() if type(options) is spec)
+    command = command_of(options)
     validate(options)
     module = importlib.import_module(f".commands.{command.replace('-', '_')}", __package__)
     found = options_of(options)
     args = argparse.Namespace(**{o.dest: getattr(options, o.dest) for o in found})
     args.command, args.json, args._module = command, False, module
-    args.command_line = ["noisyseg", command, *to_argv(options)]
+    args.command_line = command_line_of(options)
     args._explicit = frozenset(o.dest for o in found if getattr(options, o.dest) != o.default)
     return module.run(args, reporter)
 

@@ -20,11 +20,12 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ._demo_report import analysis_table, headline_text, seed_stats, write_report, write_runs_csv
 from ..spec.arguments import add_arguments as add_spec_arguments
-from ..spec.commands import DemoOptions
+from ..spec.commands import (AnalyzeOptions, DemoOptions, EvaluateOptions, ExportOnnxOptions, ExportOptions, FinetuneOptions,
+                             PredictOptions, PretrainOptions)
 
 SPEC = DemoOptions
 
@@ -70,13 +71,11 @@ def run(args: argparse.Namespace, reporter) -> dict:
 
 class Demo:
     def __init__(self, args: argparse.Namespace, reporter) -> None:
-        from ..cli import build_parser
         from ..core.errors import UserError
         from ..core.progress import Reporter
 
         self.reporter = reporter
         self.quiet = Reporter(quiet=True, cancel=reporter.cancel)
-        self.parser = build_parser()
         self.settings = QUICK if args.quick else FULL
         self.quick = args.quick
         self.device = args.device
@@ -93,13 +92,13 @@ class Demo:
 
     # -- running commands and steps ------------------------------------------------------------
 
-    def command(self, *argv: Any, quiet: bool = False) -> dict:
-        """Runs one ``noisyseg`` sub-command in this process, as the CLI would, and records it."""
-        from ..cli import parse_command_line
+    def command(self, options, quiet: bool = False) -> dict:
+        """Runs one command from its typed options (spec/commands.py) in this process, through its
+        own ``run`` (checked as the CLI checks it), and records its command line."""
+        from ..cli import command_line_of, run_options
 
-        args = parse_command_line(argv, self.parser)
-        self.commands.append(args.command_line)
-        return args._module.run(args, self.quiet if quiet else self.reporter)
+        self.commands.append(command_line_of(options))
+        return run_options(options, self.quiet if quiet else self.reporter)
 
     def step(self, text: str) -> None:
         self.reporter.check_cancel()
@@ -135,21 +134,22 @@ class Demo:
         out = self.out
         inputs = self.timed("copy inputs", copy_inputs, self.scene, out / "inputs")
         noisy, clean = out / "datasets" / "noisy", out / "datasets" / "clean"
-        export = ["--field", FIELD, "--classes", inputs["classes"], "--unlabeled", "ignore", "--tile", self.tile]
+        export = {"field": FIELD, "classes": str(inputs["classes"]), "unlabeled": "ignore", "tile": self.tile}
 
         self.step("exporting the old, incomplete parcel map as noisy labels")
-        noisy_export = self.timed("export noisy", self.command, "export", "--image", inputs["image"], "--labels",
-                                  inputs["old_map"], *export, "--out", noisy)
+        noisy_export = self.timed("export noisy", self.command, ExportOptions(
+            image=str(inputs["image"]), labels=[str(inputs["old_map"])], **export, out=str(noisy)))
         self.step("exporting the full 2016 map on the same grid: its tiles stand in for the corrected ones")
-        self.timed("export clean", self.command, "export", "--image", inputs["image"], "--labels", inputs["map_2016"],
-                   *export, "--out", clean)
+        self.timed("export clean", self.command, ExportOptions(
+            image=str(inputs["image"]), labels=[str(inputs["map_2016"])], **export, out=str(clean)))
 
         runs = out / "runs"
-        model = ["--base-width", s.base_width, "--device", self.device]
+        model = {"base_width": s.base_width, "device": self.device}
         self.step(f"pretraining on the noisy labels ({s.pretrain_epochs} epochs)")
         pretrained = runs / "pretrain_noisy"
-        self.timed("pretrain", self.command, "pretrain", "--data", noisy, "--out", pretrained, "--method", "noisy",
-                   "--epochs", s.pretrain_epochs, "--batch-size", s.pretrain_batch_size, "--seed", 0, *model)
+        self.timed("pretrain", self.command, PretrainOptions(
+            data=str(noisy), out=str(pretrained), method="noisy", epochs=s.pretrain_epochs,
+            batch_size=s.pretrain_batch_size, seed=0, **model))
         noisy_only = self.evaluate(pretrained, clean)
 
         self.step(f"training from scratch on every clean train tile, seeds {s.baseline_seeds[0]} and "
@@ -157,9 +157,9 @@ class Demo:
         clean_all = []
         for seed in s.baseline_seeds:
             run = runs / f"scratch_all_s{seed}"
-            self.timed(f"scratch all s{seed}", self.command, "finetune", "--data", clean, "--init", "none", "--out",
-                       run, "--epochs", s.pretrain_epochs, "--batch-size", s.pretrain_batch_size, "--seed", seed,
-                       *model, quiet=True)
+            self.timed(f"scratch all s{seed}", self.command, FinetuneOptions(
+                data=str(clean), init="none", out=str(run), epochs=s.pretrain_epochs,
+                batch_size=s.pretrain_batch_size, seed=seed, **model), quiet=True)
             clean_all.append({"seed": seed, "run": run, "test": self.evaluate(run, clean)})
 
         self.step(f"fine-tuning from the noisy model and training from scratch on K = "
@@ -170,11 +170,11 @@ class Demo:
         finetuned = runs / f"finetune_k{headline_k}_s{s.seeds[0]}"
         self.step(f"exporting the model fine-tuned on {headline_k} clean tiles and predicting the whole scene")
         onnx = out / "model.onnx"
-        self.timed("export-onnx", self.command, "export-onnx", "--model", finetuned / "model.pt", "--out", onnx)
-        prediction = self.timed("predict", self.command, "predict", "--model", onnx, "--image", inputs["image"],
-                                "--out", out / "prediction.tif", "--confidence", out / "confidence.tif",
-                                "--disagreement-with", inputs["old_map"], "--disagreement-out",
-                                out / "disagreement.tif")
+        self.timed("export-onnx", self.command, ExportOnnxOptions(model=str(finetuned / "model.pt"), out=str(onnx)))
+        prediction = self.timed("predict", self.command, PredictOptions(
+            model=str(onnx), image=str(inputs["image"]), out=str(out / "prediction.tif"),
+            confidence=str(out / "confidence.tif"), disagreement_with=str(inputs["old_map"]),
+            disagreement_out=str(out / "disagreement.tif")))
 
         self.step("comparing the models layer by layer (weights and activations, with a seed baseline)")
         baseline = (runs / f"scratch_all_s{s.baseline_seeds[0]}" / "model.pt",
@@ -202,21 +202,22 @@ class Demo:
         return final_outputs(out, summary)
 
     def evaluate(self, run: Path, data: Path) -> dict:
-        metrics = self.command("evaluate", "--model", run / "model.pt", "--data", data, "--split", "test",
-                               "--device", self.device, "--out", run / "test_metrics.json", quiet=True)
+        metrics = self.command(EvaluateOptions(model=str(run / "model.pt"), data=str(data), split="test",
+                                               device=self.device, out=str(run / "test_metrics.json")), quiet=True)
         return {"miou": metrics["miou"], "accuracy": metrics["overall_accuracy"], "tiles": metrics["tiles"],
                 "pixels": metrics["pixels"]}
 
-    def label_efficiency(self, clean: Path, pretrained: Path, model: list) -> list[dict]:
+    def label_efficiency(self, clean: Path, pretrained: Path, model: dict) -> list[dict]:
         s = self.settings
         plan = [(k, seed, init) for k in s.ks for seed in s.seeds for init in ("scratch", "finetuned")]
         rows = []
         for index, (k, seed, init) in enumerate(plan):
             run = self.out / "runs" / f"{'scratch' if init == 'scratch' else 'finetune'}_k{k}_s{seed}"
             started = time.monotonic()
-            self.command("finetune", "--data", clean, "--init", "none" if init == "scratch" else pretrained / "model.pt",
-                         "--out", run, "--max-tiles", k, "--epochs", s.finetune_epochs, "--batch-size",
-                         s.finetune_batch_size, "--seed", seed, *model, quiet=True)
+            self.command(FinetuneOptions(
+                data=str(clean), init="none" if init == "scratch" else str(pretrained / "model.pt"), out=str(run),
+                max_tiles=k, epochs=s.finetune_epochs, batch_size=s.finetune_batch_size, seed=seed, **model),
+                quiet=True)
             test = self.evaluate(run, clean)
             rows.append({"init": init, "k": k, "seed": seed, "test_miou": test["miou"],
                          "test_accuracy": test["accuracy"], "seconds": round(time.monotonic() - started, 1),
@@ -227,6 +228,7 @@ class Demo:
 
     def layer_analyses(self, pretrained: Path, finetuned: Path, baseline: tuple[Path, Path], clean: Path) -> dict:
         from ..backend.analysis import analyze
+        from ..cli import command_line_of
 
         s = self.settings
         pairs = {
@@ -236,9 +238,9 @@ class Demo:
         results = {}
         for name, (a, b) in pairs.items():
             out = self.out / "analysis" / name
-            self.commands.append(["noisyseg", "analyze", "--a", str(a), "--b", str(b), "--data", str(clean), "--out",
-                                  str(out), "--baseline", f"{baseline[0]},{baseline[1]}", "--tiles",
-                                  str(s.analysis_tiles), "--bins", str(s.analysis_bins)])
+            self.commands.append(command_line_of(AnalyzeOptions(
+                a=str(a), b=str(b), data=str(clean), out=str(out), baseline=f"{baseline[0]},{baseline[1]}",
+                tiles=s.analysis_tiles, bins=s.analysis_bins)))
             results[name] = analyze(a, b, clean, out, baseline=baseline, tiles=s.analysis_tiles, bins=s.analysis_bins,
                                     reporter=self.quiet)
         return results

@@ -252,11 +252,9 @@ def slug(text: str) -> str:
 
 def _command(options) -> list[str]:
     """The command line of a run, as result files record it."""
-    from ..spec.commands import COMMANDS
-    from ..spec.fields import to_argv
+    from ..cli import command_line_of
 
-    name = next(name for name, spec in COMMANDS.items() if type(options) is spec)
-    return ["noisyseg", name, *to_argv(options)]
+    return command_line_of(options)
 
 
 class _RunReporter(Reporter):
