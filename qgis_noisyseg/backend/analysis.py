@@ -44,6 +44,7 @@ from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from .analysis_report import (ACTIVATIONS_DEFINITION, KL_DEFINITION, METRIC_TITLES, METRICS, PART_COLOURS,  # noqa: F401
+                              REL_L2_DEFINITION,
                               WEIGHTS_DEFINITION, _finite_or_none, _ratio, _summary, format_table, plot_layers)
 from .checkpoint import check_checkpoint, load_checkpoint, load_weights
 from .data import TileDataset, make_loader
