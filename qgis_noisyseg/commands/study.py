@@ -42,7 +42,7 @@ def _weights(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
-    from ..study.grid import TrainingSettings
+    from ..study.settings import TrainingSettings
 
     settings = TrainingSettings(
         epochs=args.epochs, pretrain_epochs=args.pretrain_epochs, simclr_epochs=args.simclr_epochs,

@@ -13,8 +13,10 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (ALL, Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles,
-                   parse_choices, parse_ks, parse_seeds, same_classes, seed_stats, slug, study_settings, write_csv)
+from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_ks, parse_seeds, same_classes
+from .runner import Study
+from .settings import ALL, TrainingSettings, drawable_tiles, study_settings
+from .table import seed_stats, slug, write_csv
 
 INITS = ("scratch", "noisy", "simclr", "simclr+noisy")
 BASELINE = "scratch"

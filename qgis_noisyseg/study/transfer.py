@@ -21,8 +21,10 @@ from ..core.atomic import atomic_dir, write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles, parse_choices,
-                   parse_seeds, seed_stats, slug, study_settings, write_csv)
+from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_seeds
+from .runner import Study
+from .settings import TrainingSettings, drawable_tiles, study_settings
+from .table import seed_stats, slug, write_csv
 
 
 @dataclass(frozen=True)
