@@ -86,7 +86,8 @@ def _check_tiles(root: Path, manifest: dict, tiles: list) -> None:
     ignore = manifest.get("ignore_index", 255)
     if not isinstance(ignore, int) or isinstance(ignore, bool) or not 0 <= ignore <= 255:
         raise _fail(root, f"manifest.json's ignore_index is {ignore!r}, not a value 0..255")
-    class_ids = {c.get("id") for c in manifest["classes"] if isinstance(c, dict)}
+    class_ids = {int(c["id"]) for c in manifest["classes"]
+                 if isinstance(c, dict) and str(c.get("id")).isdigit()} | {0}  # background is implied
     real_root = Path(os.path.realpath(root))
     seen: set = set()
     for number, tile in enumerate(tiles, start=1):
