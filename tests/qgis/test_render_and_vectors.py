@@ -1,0 +1,123 @@
+"""Any raster layer as imagery, and vector results, in real QGIS: a local XYZ source made from
+the Denmark tiles (file://, no network) is rendered into a GeoTIFF in blocks with progress and
+cancel, then exported and predicted through Processing with an area of interest in another CRS
+and polygons; the polygon and map-change layers open with their stored styles."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import processing
+import pyogrio
+import pytest
+import rasterio
+import shapely
+from qgis.core import (QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsProject,
+                       QgsRasterBlockFeedback, QgsRasterLayer, QgsRectangle, QgsVectorLayer)
+from rasterio.warp import transform_geom
+
+from qgis_noisyseg.gui.render_layer import RenderError, is_file_layer, render_layer
+from tests.conftest import DENMARK
+from tests.inference.inference_helpers import conv_model, metadata
+from tests.qgis.test_processing import provider  # noqa: F401  (fixture)
+from tests.qgis.xyz_tiles import make_tiles, xyz_uri
+
+UTM = "EPSG:32632"
+
+
+@pytest.fixture(scope="module")
+def tiles(tmp_path_factory):
+    return make_tiles(DENMARK / "RGB_small.tif", tmp_path_factory.mktemp("xyz"))
+
+
+@pytest.fixture
+def xyz(tiles):
+    layer = QgsRasterLayer(xyz_uri(tiles["url"], tiles["zoom"]), "Denmark XYZ", "wms")
+    assert layer.isValid()
+    yield layer
+    QgsProject.instance().removeAllMapLayers()
+
+
+def denmark_extent() -> QgsRectangle:
+    with rasterio.open(DENMARK / "RGB_small.tif") as src:
+        b = src.bounds
+    return QgsRectangle(b.left, b.bottom, b.right, b.top)
+
+
+def test_an_xyz_layer_renders_into_a_geotiff_in_blocks(qgis_app, xyz, tmp_path):
+    assert not is_file_layer(xyz)
+    feedback = QgsRasterBlockFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    out = tmp_path / "rendered.tif"
+    result = render_layer(xyz, out, denmark_extent(), QgsCoordinateReferenceSystem(UTM), 5.0, feedback)
+    assert (result["width"], result["height"], result["kind"]) == (904, 826, "rgba8")
+    # 2 x 2 blocks of 512 px, reported as they are written
+    assert len(progress) >= 3 and progress == sorted(progress) and progress[-1] == pytest.approx(100.0)
+    with rasterio.open(out) as src:
+        assert src.crs.to_string() == UTM and src.res == (5.0, 5.0) and src.dtypes == ("uint8",) * 4
+        assert src.colorinterp[3] == rasterio.enums.ColorInterp.alpha
+        rgb = src.read([1, 2, 3]).astype(float)
+    # the imagery arrived: the tiles' colours, compared with the scene stretched as the tiles were made
+    with rasterio.open(DENMARK / "RGB_small.tif") as src:
+        scene = src.read(1).astype(float)
+    small = rgb[0, ::2, ::2][:scene.shape[0], :scene.shape[1]]
+    assert np.corrcoef(small.ravel(), scene[:small.shape[0], :small.shape[1]].ravel())[0, 1] > 0.9
+    assert [p.name for p in tmp_path.iterdir()] == ["rendered.tif"]
+
+
+def test_a_cancelled_render_leaves_nothing(qgis_app, xyz, tmp_path):
+    feedback = QgsRasterBlockFeedback()
+    feedback.progressChanged.connect(lambda _: feedback.cancel())
+    with pytest.raises(RenderError, match="cancelled"):
+        render_layer(xyz, tmp_path / "r.tif", denmark_extent(), QgsCoordinateReferenceSystem(UTM), 2.5, feedback)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(RenderError, match="resolution"):
+        render_layer(xyz, tmp_path / "r.tif", denmark_extent(), QgsCoordinateReferenceSystem(UTM), 0)
+
+
+def test_processing_exports_and_predicts_an_xyz_layer_with_aoi_and_polygons(provider, xyz, tmp_path):  # noqa: F811
+    QgsProject.instance().addMapLayer(xyz)
+    extent = denmark_extent()
+    extent_text = f"{extent.xMinimum()},{extent.xMaximum()},{extent.yMinimum()},{extent.yMaximum()} [{UTM}]"
+    dataset = processing.run("noisyseg:export", {
+        "INPUT": xyz, "EXTENT": extent_text, "RENDER_RESOLUTION": 10.0,
+        "LABELS": [str(DENMARK / "marker_small_c31bc47.shp")], "FIELD": "AfgKode",
+        "CLASSES": str(DENMARK / "classes.json"), "TILE": 128, "OUTPUT": str(tmp_path / "dataset")})
+    manifest = json.loads((tmp_path / "dataset" / "manifest.json").read_text())
+    assert dataset["TILES"] == len(manifest["tiles"]) > 0 and manifest["image"]["count"] == 3  # RGB; alpha = mask
+
+    classes = [{**c, "values": c.get("values", [])} for c in manifest["classes"]]
+    model = conv_model(tmp_path / "model.onnx", kernel=3, num_classes=len(classes),
+                       meta={**metadata(3, classes), "normalization": {"mean": [100.0] * 3, "std": [40.0] * 3}})
+    # the AOI in geographic coordinates: the west half of the scene
+    west = shapely.box(extent.xMinimum(), extent.yMinimum(), extent.center().x(), extent.yMaximum())
+    aoi_path = tmp_path / "aoi.gpkg"
+    geographic = shapely.geometry.shape(transform_geom(UTM, "EPSG:4326", shapely.geometry.mapping(west)))
+    pyogrio.raw.write(str(aoi_path), np.array([shapely.to_wkb(geographic)], dtype=object), [], [], layer="aoi",
+                      driver="GPKG", crs="EPSG:4326", geometry_type="Polygon")
+    results = processing.run("noisyseg:predict", {
+        "MODEL": str(model), "INPUT": xyz, "EXTENT": extent_text, "RENDER_RESOLUTION": 10.0,
+        "AOI": str(aoi_path), "VECTOR": str(tmp_path / "polygons.gpkg"), "OUTPUT": str(tmp_path / "classes.tif"),
+        "CONFIDENCE": str(tmp_path / "classes_confidence.tif")})
+    with rasterio.open(results["OUTPUT"]) as src:
+        predicted = src.read(1)
+        assert src.crs.to_string() == UTM and src.res == (10.0, 10.0)
+        assert src.bounds.right <= west.bounds[2] + 10  # the AOI's bounds only
+    assert (predicted != 255).mean() > 0.9
+    polygons = QgsVectorLayer(f"{results['VECTOR']}|layername=classes", "polygons", "ogr")
+    assert polygons.isValid() and polygons.featureCount() > 0
+    assert isinstance(polygons.renderer(), QgsCategorizedSymbolRenderer)  # the stored default style
+    assert polygons.renderer().classAttribute() == "class_id"
+    names = {c.label() for c in polygons.renderer().categories()}
+    assert names == {c["name"] for c in classes}
+
+    changes = processing.run("noisyseg:compare-map", {
+        "INPUT": results["OUTPUT"], "LABELS": str(DENMARK / "marker_small_c31bc47.shp"), "FIELD": "AfgKode",
+        "MODEL": str(model), "OUTPUT": str(tmp_path / "changes.gpkg")})
+    layer = QgsVectorLayer(f"{changes['OUTPUT']}|layername=map_changes", "changes", "ogr")
+    assert layer.isValid() and layer.renderer().classAttribute() == "changed"
+    scores = [f["change_score"] for f in layer.getFeatures()]
+    known = [s for s in scores if s is not None and s == s]
+    assert known == sorted(known, reverse=True) and changes["CHANGED"] == sum(1 for s in known if s > 0)
