@@ -69,7 +69,7 @@ def write_layer_style(gpkg: "str | os.PathLike", layer: str, qml: str, name: str
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pyogrio.raw.write(str(gpkg), None, field_data, STYLE_FIELDS, layer=STYLE_TABLE, driver="GPKG",
-                          geometry_type=None, encoding="UTF-8", append=STYLE_TABLE in _layers(gpkg))
+                          geometry_type=None, encoding="UTF-8", append=STYLE_TABLE in _layers(gpkg))  # an existing file
 
 
 def default_style(gpkg: "str | os.PathLike", layer: str) -> str | None:

@@ -337,7 +337,12 @@ def write_rows(path: Path, layer: str, geometry: np.ndarray, field_data: list, f
         warnings.simplefilter("ignore")
         pyogrio.raw.write(str(path), geometry, field_data, fields, layer=layer, driver="GPKG", crs=crs_wkt,
                           geometry_type="MultiPolygon", encoding="UTF-8", append=append,
-                          promote_to_multi=True, field_mask=field_mask)
+                          promote_to_multi=True, field_mask=field_mask, **gpkg_options(append))
+
+
+def gpkg_options(append: bool) -> dict:
+    """GeoPackage 1.2 when creating: the GDAL of QGIS 3.22 warns on the 1.4 files of newer GDALs."""
+    return {} if append else {"dataset_options": {"VERSION": "1.2"}}
 
 
 def iter_features(path: "str | os.PathLike", layer: str = LAYER) -> Iterable[dict]:
