@@ -37,7 +37,7 @@ from ..core.labels import VectorLabels, is_vector, parse_label_arg
 from ..core.progress import Reporter
 from .disagreement import model_class_map
 from .vector_style import categorized_qml, write_layer_style
-from .vectorize import _require_classes
+from .vectorize import GDAL_CACHE_MB, _require_classes
 
 LAYER = "map_changes"
 BATCH = 2000
@@ -67,6 +67,7 @@ def compare_map(prediction_path: "str | os.PathLike", labels: str, out_path: "st
     class ids; without them, a value matches a class by its name or id."""
     out_path = Path(out_path)
     with contextlib.ExitStack() as stack:
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2 ** 20))
         prediction = stack.enter_context(rasterio.open(prediction_path))
         raster_classes = _require_classes(prediction, prediction_path)
         names = {cls["id"]: cls["name"] for cls in raster_classes}

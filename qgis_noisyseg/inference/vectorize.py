@@ -10,7 +10,11 @@ A region is final once no part of it touches the current strip's last row; its p
 unioned (they share pixel edges, so the union is exact), holes smaller than the minimum area
 are filled, the outline is simplified (Douglas-Peucker, topology preserved, tolerance about a
 pixel), and it is dropped if still smaller than the minimum area. Memory is one strip plus the
-regions that cross the strip line, whatever the raster's height.
+regions that cross the strip line, whatever the raster's size: a strip holds about 2 Mpx (as
+many rows as fit), and a region still growing past 200,000 outline vertices (pixel corners) is
+written as it stands and continued as a new polygon, so one huge connected class (a background
+that reaches across the whole scene) is cut along strip lines into parts of that size instead of
+being held whole. Areas, pixel counts and classes are unchanged by the cut.
 
 Polygons are simplified one by one, so neighbouring polygons can leave slivers of up to the
 tolerance between them (as GDAL's polygonize followed by simplify does); pass ``simplify=0``
@@ -46,8 +50,12 @@ from ..core.progress import Reporter
 from .vector_style import categorized_qml, write_layer_style
 
 LAYER = "classes"
-STRIP_ROWS = 1024
-WRITE_BATCH = 5000
+STRIP_PIXELS = 2 ** 21  # a strip is about 2 Mpx: as many rows as fit, so memory does not grow with the width
+MIN_STRIP_ROWS = 16
+MAX_REGION_VERTICES = 200_000  # a region held across strips is written in parts beyond this outline size
+WRITE_BATCH = 2000  # polygons, or
+WRITE_BATCH_BYTES = 16 * 2 ** 20  # of WKB, whichever comes first
+GDAL_CACHE_MB = 64
 DEFAULT_MIN_PIXELS = 4
 DEFAULT_SIMPLIFY_PIXELS = 1.0
 FIELDS = ["class_id", "class_name", "confidence", "pixels", "area"]
@@ -61,11 +69,13 @@ class Region:
     pieces: list = field(default_factory=list)
     confidence_sum: float = 0.0
     pixels: int = 0
+    vertices: int = 0
 
     def absorb(self, other: "Region") -> None:
         self.pieces.extend(other.pieces)
         self.confidence_sum += other.confidence_sum
         self.pixels += other.pixels
+        self.vertices += other.vertices
 
 
 def read_classes(src: rasterio.DatasetReader) -> list[dict]:
@@ -117,17 +127,20 @@ def _require_classes(src, path) -> list[dict]:
 
 def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike", *,
               confidence_path: "Optional[str | os.PathLike]" = None, min_area: Optional[float] = None,
-              simplify: Optional[float] = None, strip_rows: int = STRIP_ROWS, aoi=None,
-              reporter: Optional[Reporter] = None) -> dict:
+              simplify: Optional[float] = None, strip_rows: Optional[int] = None, aoi=None,
+              max_region_vertices: int = MAX_REGION_VERTICES, reporter: Optional[Reporter] = None) -> dict:
     """Writes ``prediction_path`` as polygons into the GeoPackage ``out_path`` (layer ``classes``).
     ``min_area`` (map units²; default 4 pixels) drops polygons and fills holes below it;
     ``simplify`` is the tolerance in map units (default one pixel; 0 keeps pixel outlines).
     ``aoi``, an ``core.aoi.AreaOfInterest``, keeps only the pixels inside it. Returns a summary."""
     out_path = Path(out_path)
-    if strip_rows < 2:
+    if strip_rows is not None and strip_rows < 2:
         raise UserError(f"strip rows {strip_rows} must be at least 2")
     with contextlib.ExitStack() as stack:
+        # strips are read once: GDAL's block cache (5 % of RAM by default) would only grow with the raster
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2 ** 20))
         src = stack.enter_context(_open(prediction_path, "--prediction"))
+        strip_rows = strip_rows or max(MIN_STRIP_ROWS, STRIP_PIXELS // max(src.width, 1))
         classes = _require_classes(src, prediction_path)
         names = {cls["id"]: cls["name"] for cls in classes}
         confidence = None
@@ -162,7 +175,7 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
             if aoi is not None:
                 valid &= aoi.mask(src.window_transform(window), classes_strip.shape)
             classes_strip = np.where(valid, classes_strip, IGNORE).astype(np.uint8)
-            conf = confidence.read(1, window=window).astype(np.float64) if confidence is not None else None
+            conf = confidence.read(1, window=window, out_dtype="float32") if confidence is not None else None
             regions, labels = _strip_regions(classes_strip, valid, conf, row)
             # link the held regions to this strip's regions under them
             parent = {("h", key): ("h", key) for key in held}
@@ -184,7 +197,11 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
                     if region is None:
                         region = Region(part.class_id)
                     region.absorb(part)
-                if any(side == "n" and index in continuing for side, index in members):
+                continues = any(side == "n" and index in continuing for side, index in members)
+                if continues and region.vertices > max_region_vertices:
+                    finisher.cut += 1  # written now; what lies below starts a new polygon
+                    continues = False
+                if continues:
                     new_held[next_key] = region
                     for side, index in members:
                         if side == "n":
@@ -209,7 +226,7 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
         write_layer_style(writer.path, LAYER, categorized_qml("class_id", classes), f"{LAYER} by class")
     return {"vector": str(out_path), "vector_layer": LAYER, "polygons": writer.count,
             "dropped_polygons": finisher.dropped, "filled_holes": finisher.filled_holes,
-            "min_area": min_area, "simplify": simplify,
+            "min_area": min_area, "simplify": simplify, "strip_rows": strip_rows, "parts_cut": finisher.cut,
             "area_by_class": {names.get(k, str(k)): round(v, 3) for k, v in sorted(finisher.area_by_class.items())}}
 
 
@@ -230,7 +247,7 @@ def _strip_regions(classes_strip: np.ndarray, valid: np.ndarray, conf: Optional[
     regions = []
     for i, (geometry, value) in enumerate(traced, start=1):
         piece = shapely.transform(geometry, lambda xy: xy + np.array([0.0, row])) if row else geometry
-        regions.append(Region(value, [piece], float(sums[i]), int(pixels[i])))
+        regions.append(Region(value, [piece], float(sums[i]), int(pixels[i]), int(shapely.get_num_coordinates(piece))))
     return regions, labels
 
 
@@ -263,7 +280,7 @@ class _Finisher:
                  confidence_scale: Optional[float]) -> None:
         self.to_map, self.pixel_area, self.min_area, self.simplify = to_map, pixel_area, min_area, simplify
         self.names, self.scale = names, confidence_scale
-        self.dropped = self.filled_holes = 0
+        self.dropped = self.filled_holes = self.cut = 0
         self.area_by_class: dict[int, float] = {}
 
     def finish(self, region: Region):
@@ -296,12 +313,14 @@ class _Finisher:
 
 
 class _BatchWriter:
-    """Appends polygons to the GeoPackage layer in batches of ``WRITE_BATCH``."""
+    """Appends polygons to the GeoPackage layer in batches of ``WRITE_BATCH`` polygons or
+    ``WRITE_BATCH_BYTES`` of geometry, so what waits to be written stays small."""
 
     def __init__(self, path: Path, crs_wkt: str) -> None:
         self.path, self.crs = path, crs_wkt
         path.unlink(missing_ok=True)  # atomic_file reserved the name with an empty file; GDAL creates its own
         self.rows: list = []
+        self.bytes = 0
         self.count = 0
         self._created = False
 
@@ -309,7 +328,8 @@ class _BatchWriter:
         if row is None:
             return
         self.rows.append(row)
-        if len(self.rows) >= WRITE_BATCH:
+        self.bytes += len(row[0])
+        if len(self.rows) >= WRITE_BATCH or self.bytes >= WRITE_BATCH_BYTES:
             self._flush()
 
     def _flush(self) -> None:
@@ -323,7 +343,7 @@ class _BatchWriter:
         write_rows(self.path, LAYER, geometry, field_data, FIELDS, self.crs, append=self._created)
         self._created = True
         self.count += len(self.rows)
-        self.rows = []
+        self.rows, self.bytes = [], 0
 
     def close(self) -> None:
         self._flush()

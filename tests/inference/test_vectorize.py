@@ -102,6 +102,14 @@ def test_strips_merge_into_the_same_polygons_as_one_pass(tmp_path):
     # exact pixel outlines: every class's area is its pixel count, and the mean confidence is the pixels'
     for class_id in NAMES:
         assert sum(f["area"] for f in many if f["class_id"] == class_id) == (classes == class_id).sum() * PIXEL ** 2
+    # a region too large to hold is cut along strip lines: parts, but the same pixels per class
+    capped = vectorize(prediction, tmp_path / "capped.gpkg", confidence_path=conf, simplify=0, min_area=0,
+                       strip_rows=7, max_region_vertices=300)
+    parts = features(tmp_path / "capped.gpkg")
+    assert capped["parts_cut"] > 0 and capped["polygons"] > strips["polygons"]
+    assert max(shapely.get_num_coordinates(f["geometry"]) for f in parts) <= 300 + 4 * 7 * 260
+    for class_id in NAMES:
+        assert sum(f["pixels"] for f in parts if f["class_id"] == class_id) == (classes == class_id).sum()
     biggest = max(many, key=lambda f: f["pixels"])
     inside = rasterio.features.geometry_mask([biggest["geometry"]], classes.shape, from_origin(*ORIGIN, PIXEL, PIXEL),
                                              invert=True)
