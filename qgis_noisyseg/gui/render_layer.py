@@ -141,6 +141,22 @@ def extent_in(layer, extent: Optional[QgsRectangle], extent_crs, crs) -> QgsRect
     return QgsCoordinateTransform(extent_crs, crs, QgsProject.instance()).transformBoundingBox(extent)
 
 
+WEB_MERCATOR = ("EPSG:3857", "EPSG:900913", "EPSG:3785")
+
+
+def ground_crs(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle) -> tuple:
+    """``crs`` and ``extent``, except that Web Mercator (whose metres are not ground metres away
+    from the equator: 0.56 m at 56° N) becomes the UTM zone of the extent's centre, so a ground
+    resolution means what it says."""
+    if crs.authid() not in WEB_MERCATOR:
+        return crs, extent
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    centre = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(extent.center())
+    zone = min(60, max(1, int((centre.x() + 180) // 6) + 1))
+    utm = QgsCoordinateReferenceSystem(f"EPSG:{(32600 if centre.y() >= 0 else 32700) + zone}")
+    return utm, QgsCoordinateTransform(crs, utm, QgsProject.instance()).transformBoundingBox(extent)
+
+
 class RenderTask(QgsTask):
     """Renders in the background with the task manager's progress bar and Cancel; calls
     ``done(result, error)`` in the main thread when finished."""

@@ -19,7 +19,7 @@ from qgis.PyQt.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupB
                                  QVBoxLayout, QWidget)
 
 from .layers import NotAFileLayer, add_vector, backend_path
-from .render_layer import RenderTask, is_file_layer
+from .render_layer import RenderTask, ground_crs, is_file_layer
 from .runner import Step
 
 
@@ -215,6 +215,7 @@ class RenderBox(QGroupBox):
             self.dock.show_message(tr("Set the project to a projected CRS (metres) to render at a ground resolution."),
                                    Qgis.MessageLevel.Warning)
             return False
+        crs, extent = ground_crs(crs, canvas.extent())
         folder = self.dock.state.work_path("rendered")
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in layer.name())[:40] or "layer"
         number = 1
@@ -222,7 +223,7 @@ class RenderBox(QGroupBox):
             number += 1
         out = folder / f"{safe}-{number}.tif"
         self.button.setEnabled(False)
-        self.task = RenderTask(layer, out, canvas.extent(), crs, self.resolution.value(), self._rendered)
+        self.task = RenderTask(layer, out, extent, crs, self.resolution.value(), self._rendered)
         QgsApplication.taskManager().addTask(self.task)
         self.dock.show_message(tr("Rendering “{}” into {} (progress and Cancel in QGIS's task bar)")
                                .format(layer.name(), out))

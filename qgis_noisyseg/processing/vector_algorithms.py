@@ -10,7 +10,7 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingUtils, QgsRasterBlockFeedback)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..gui.render_layer import RenderError, extent_in, is_file_layer, render_layer
+from ..gui.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
 from .algorithms import BackendAlgorithm, layer_path
 from .runner import tr
 
@@ -50,6 +50,7 @@ def imagery_path(algorithm: BackendAlgorithm, parameters, context, feedback, ima
     if not crs.isValid() or crs.isGeographic():
         raise QgsProcessingException(tr("Rendering needs a projected CRS (metres); set the extent in one"))
     extent = extent_in(image, algorithm.parameterAsExtent(parameters, extent_name, context, crs), crs, crs)
+    crs, extent = ground_crs(crs, extent)
     resolution = algorithm.parameterAsDouble(parameters, "RENDER_RESOLUTION", context) \
         if parameters.get("RENDER_RESOLUTION") not in (None, "") else 0.0
     target = QgsProcessingUtils.generateTempFilename("rendered.tif")

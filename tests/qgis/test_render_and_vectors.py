@@ -121,3 +121,18 @@ def test_processing_exports_and_predicts_an_xyz_layer_with_aoi_and_polygons(prov
     scores = [f["change_score"] for f in layer.getFeatures()]
     known = [s for s in scores if s is not None and s == s]
     assert known == sorted(known, reverse=True) and changes["CHANGED"] == sum(1 for s in known if s > 0)
+
+
+def test_web_mercator_becomes_the_local_utm_zone(qgis_app):
+    from qgis_noisyseg.gui.render_layer import ground_crs
+
+    extent = denmark_extent()
+    mercator = QgsCoordinateReferenceSystem("EPSG:3857")
+    from qgis.core import QgsCoordinateTransform
+
+    box = QgsCoordinateTransform(QgsCoordinateReferenceSystem(UTM), mercator, QgsProject.instance()).transformBoundingBox(extent)
+    crs, local = ground_crs(mercator, box)
+    assert crs.authid() == UTM  # Denmark's scene lies in zone 32 north
+    assert abs(local.width() - extent.width()) / extent.width() < 0.02
+    same, untouched = ground_crs(QgsCoordinateReferenceSystem(UTM), extent)
+    assert same.authid() == UTM and untouched == extent
