@@ -11,12 +11,13 @@ export QT_QPA_PLATFORM ?= offscreen
 PYTEST_UNIT := $(PY) -m pytest -p no:pytest_qgis --ignore=tests/qgis
 PYTEST_QGIS := $(PY) -m pytest tests/qgis
 
-.PHONY: help setup system test test-unit test-qgis demo bench package clean
+.PHONY: help setup system test test-unit test-qgis demo bench bench-quality package clean
 
 help:
 	@echo "make demo    run the main job on the bundled Denmark Sentinel-2 scene (DEMO=quick: a one-minute version)"
 	@echo "make test    run the test suite (unit tests, then tests against real QGIS)"
 	@echo "make bench   run the benchmarks (prints ratios measured in the same run)"
+	@echo "make bench-quality  pretrained + K clean tiles against scratch on five real-scene cases (about half an hour)"
 	@echo "make package build the installable plugin zip under dist/"
 	@echo "make setup   install QGIS (apt) and the backend environment ($(VENV)) only"
 
@@ -51,6 +52,9 @@ demo: setup
 
 bench: setup
 	$(PY) benchmarks/run.py --out bench_out
+
+bench-quality: setup
+	$(PY) benchmarks/run.py --out bench_out --only quality
 
 package:
 	python3 scripts/package_plugin.py --out dist

@@ -1,6 +1,7 @@
 """`make bench`: runs every benchmark and prints ratios measured in the same run.
 
 Usage: python benchmarks/run.py --out bench_out [--only export] [--size 20000]
+       python benchmarks/run.py --only quality [--variant NAME]   (make bench-quality)
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
 
-BENCHES = ("export", "predict", "train", "vectorize")
+BENCHES = ("export", "predict", "train", "quality", "vectorize")
+DEFAULT = ("export", "predict", "train", "vectorize")  # quality runs only with --only quality (about half an hour)
 
 
 def main() -> int:
@@ -25,13 +27,14 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=20000, help="export grid side in pixels (default 20000)")
     parser.add_argument("--no-label-efficiency", action="store_true", help="skip the (long) label-efficiency run")
     parser.add_argument("--vectorize-sizes", default="5000,20000", help="raster sides for the vectorize runs")
+    parser.add_argument("--variant", default="defaults", help="quality: the experiment variant (bench_quality.VARIANTS)")
     parser.add_argument("--predict-sizes", default="4096,16384", help="raster sides for the prediction memory runs")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {"machine": {"python": platform.python_version(), "cpu_count": __import__("os").cpu_count(),
                            "platform": platform.platform()}}
-    for name in args.only or BENCHES:
+    for name in args.only or DEFAULT:
         if name == "export":
             import bench_export
 
@@ -54,6 +57,11 @@ def main() -> int:
 
             results["train"] = bench_train.run(out / "train", efficiency=not args.no_label_efficiency)
             print(bench_train.report(results["train"]), flush=True)
+        if name == "quality":
+            import bench_quality
+
+            results["quality"] = bench_quality.run(out / "quality", variant=args.variant)
+            print(bench_quality.report(results["quality"]), flush=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"results: {out / 'results.json'}")
     return 0

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 import warnings
 from typing import Optional, Sequence
 
 from . import __version__
+
+# onnxruntime warns on stderr when its telemetry cannot persist an id (an unwritable home
+# folder): one more line where a user error must be one.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 COMMANDS = {
     "export": "Export map layers as a noisy image/mask tile dataset",
@@ -93,15 +98,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         outputs = args._module.run(args, reporter)
     except UserError as exc:
-        message = str(exc).replace("\n", " ")
-        reporter.emit("error", message=message, kind="user")
-        sys.stderr.write(f"noisyseg {args.command}: error: {message}\n")
-        return EXIT_USER_ERROR
+        return _user_error(args, reporter, str(exc))
     except Cancelled as exc:
         reporter.emit("cancelled", reason=str(exc))
         sys.stderr.write(f"noisyseg {args.command}: cancelled ({exc})\n")
         return EXIT_CANCELLED
     except Exception as exc:  # noqa: BLE001 - report, then show the traceback for the bug report
+        from .core.oserrors import describe
+
+        message = describe(exc, getattr(args, "out", None))
+        if message is not None:  # the disk or the file system, not a bug: one line (core.oserrors)
+            return _user_error(args, reporter, message)
         reporter.emit("error", message=f"{type(exc).__name__}: {exc}", kind="internal")
         traceback.print_exc()
         return 1
@@ -113,6 +120,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if key != "warnings" and not isinstance(value, (dict, list)):
                 sys.stdout.write(f"{key}: {value}\n")
     return 0
+
+
+def _user_error(args, reporter, message: str) -> int:
+    message = message.replace("\n", " ")
+    reporter.emit("error", message=message, kind="user")
+    sys.stderr.write(f"noisyseg {args.command}: error: {message}\n")
+    return EXIT_USER_ERROR
 
 
 def _route_python_warnings(reporter) -> None:

@@ -39,7 +39,7 @@ from ..core.outputs import plan_outputs
 from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
-from .checkpoint import load_checkpoint
+from .checkpoint import check_checkpoint, load_checkpoint, load_weights
 from .data import TileDataset, make_loader
 from .models import build_model, named_blocks, resolve_config
 
@@ -137,11 +137,12 @@ class LoadedModel:
     def __init__(self, path: os.PathLike | str) -> None:
         self.path = str(path)
         checkpoint = load_checkpoint(path)
+        check_checkpoint(checkpoint, path, needs=("normalization",))
         self.config = checkpoint["config"]
         self.architecture = resolve_config(self.config)
         self.model = build_model(self.config)
         try:
-            self.model.load_state_dict(checkpoint["state_dict"])
+            load_weights(self.model, checkpoint["state_dict"], path)
         except RuntimeError:
             raise UserError(f"{path}: its weights do not fit its config's architecture; is the checkpoint damaged?") from None
         self.model.eval()
@@ -219,6 +220,8 @@ class _Activations:
     def __init__(self, loaded: LoadedModel, dataset: Dataset, tiles: list[dict], crop: Optional[int],
                  reporter: Reporter, progress: list[int]) -> None:
         norm = loaded.normalization
+        if norm.get("scheme") == "image":  # standardised by the dataset image's own statistics
+            norm = dataset.manifest["band_stats"]
         data = TileDataset(dataset, tiles, norm["mean"], norm["std"], crop=crop)
         self.loader = make_loader(data, TILES_PER_FORWARD, shuffle=False, seed=0)
         self.model, self.reporter, self.progress = loaded.model, reporter, progress

@@ -21,14 +21,16 @@ from typing import Any, Optional
 
 import numpy as np
 import onnx
-import onnxruntime as ort
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # see inference/model.py
+import onnxruntime as ort  # noqa: E402
 import torch
 
 from .. import __version__
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
 from ..core.imagery import sha256_of
-from .checkpoint import load_checkpoint, require_finite_weights
+from .checkpoint import check_checkpoint, load_checkpoint, require_finite_weights
 from .models import build_model
 
 METADATA_KEY = "noisyseg"
@@ -70,6 +72,7 @@ class WithSoftmax(torch.nn.Module):
 def export_onnx(checkpoint_path: "str | os.PathLike", out_path: "str | os.PathLike", *,
                 overlap: Optional[int] = None, tile: Optional[int] = None, reporter=None) -> dict:
     checkpoint = load_checkpoint(checkpoint_path)
+    check_checkpoint(checkpoint, checkpoint_path)
     config = checkpoint["config"]
     require_finite_weights(checkpoint["state_dict"], checkpoint_path)
     model = build_model(config)
@@ -128,7 +131,8 @@ def contract(config: dict, tile: int, overlap: Optional[int], checkpoint_sha256:
         classes = [{"id": int(c["id"]), "name": str(c["name"]), "color": str(c["color"]),
                     "values": [str(v) for v in c.get("values", [])]} for c in config["classes"]]
         normalization = {"mean": [float(v) for v in config["normalization"]["mean"]],
-                         "std": [float(v) for v in config["normalization"]["std"]]}
+                         "std": [float(v) for v in config["normalization"]["std"]],
+                         "scheme": str(config["normalization"].get("scheme", "dataset"))}
     except (KeyError, TypeError, ValueError) as exc:
         raise UserError(f"the checkpoint's config lacks what a model needs to predict ({exc})") from None
     in_channels = model_in_channels(config)

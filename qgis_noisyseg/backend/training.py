@@ -55,6 +55,10 @@ class TrainOptions:
     seed: int = 0
     temperature: float = DEFAULT_TEMPERATURE
     loss: str = "ce"
+    warmup: float = 0.0
+    photometric: float = 0.0
+    encoder_lr_scale: float = 1.0
+    normalization: str = "dataset"
 
 
 @dataclass
@@ -82,18 +86,36 @@ class Progress:
         return {"phase": self.phase, "epoch": self.epoch, "best_score": best, "epochs_since_best": self.epochs_since_best}
 
 
-def lr_factor(schedule: str, total_steps: int) -> Callable[[int], float]:
+def lr_factor(schedule: str, total_steps: int, warmup: float = 0.0) -> Callable[[int], float]:
     """Multiplier of the base learning rate at a step: cosine decay to 0, or one-cycle (linear
-    warm-up from 4% over the first 30% of steps, then cosine decay)."""
+    warm-up from 4% over the first 30% of steps, then cosine decay). With ``warmup`` (a
+    fraction of the steps, cosine only), the first ``w = round(warmup * total_steps)`` steps
+    rise linearly, ``(step + 1) / (w + 1)``, and the cosine decays over the remaining ones."""
     total = max(total_steps, 1)
 
     def cosine(step: int, start: int = 0) -> float:
         return 0.5 * (1 + math.cos(math.pi * min(step - start, total - start) / max(total - start, 1)))
 
     if schedule == "cosine":
-        return cosine
+        steps = int(round(warmup * total))
+        if steps <= 0:
+            return cosine
+        return lambda step: (step + 1) / (steps + 1) if step < steps else cosine(step, steps)
     warm_up = max(1, int(0.3 * total))
     return lambda step: 0.04 + 0.96 * step / warm_up if step < warm_up else cosine(step, warm_up)
+
+
+def parameter_groups(module: nn.Module, lr: float, encoder_scale: float = 1.0) -> list[dict]:
+    """The trainable parameters as AdamW groups: with ``encoder_scale`` other than 1 and a
+    model with an ``encoder``, the encoder's at ``lr * encoder_scale`` (second group), the rest
+    at ``lr`` (first group, whose rate the history records)."""
+    encoder = getattr(module, "encoder", None)
+    if encoder_scale == 1.0 or not isinstance(encoder, nn.Module):
+        return [{"params": [p for p in module.parameters() if p.requires_grad], "lr": lr}]
+    inside = {id(p) for p in encoder.parameters()}
+    rest = [p for p in module.parameters() if p.requires_grad and id(p) not in inside]
+    enc = [p for p in encoder.parameters() if p.requires_grad]
+    return [g for g in ({"params": rest, "lr": lr}, {"params": enc, "lr": lr * encoder_scale}) if g["params"]]
 
 
 class EpochTrainer:
@@ -113,10 +135,11 @@ class EpochTrainer:
         self.device, self.context, self.config, self.progress = device, context, config, progress
         self.amp = device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
-        params = [p for p in self.module.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=options.lr, weight_decay=options.weight_decay)
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.module, options.lr, options.encoder_lr_scale),
+                                           lr=options.lr, weight_decay=options.weight_decay)
         steps = epochs * max(len(self.loader), 1)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(options.schedule, steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
+                                                           lr_factor(options.schedule, steps, options.warmup))
 
     def restore(self, checkpoint: dict) -> None:
         """Continues from a ``last.pt`` of this phase."""

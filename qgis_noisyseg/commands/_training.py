@@ -10,7 +10,15 @@ from typing import Any, Optional
 LOSS_NAMES = ("ce", "sce", "bootstrap")  # backend.losses.LOSSES, here without importing torch
 
 
-def add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
+# Chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality").
+WARMUP = 0.0
+PHOTOMETRIC = 0.0
+NORMALIZATIONS = ("image", "dataset")
+NORMALIZATION = "dataset"
+
+
+def add_training_arguments(p: argparse.ArgumentParser, epochs: int, warmup: float = WARMUP,
+                           photometric: float = PHOTOMETRIC) -> None:
     p.add_argument("--data", required=True, help="dataset folder (from noisyseg export)")
     p.add_argument("--out", required=True, help="run folder to write (model.pt, last.pt, history.json, curves.png)")
     p.add_argument("--epochs", type=int, default=epochs, help=f"epochs of supervised training (default {epochs})")
@@ -18,6 +26,17 @@ def add_training_arguments(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
     p.add_argument("--schedule", choices=("cosine", "onecycle"), default="cosine", help="learning-rate schedule per step")
+    p.add_argument("--warmup", type=float, default=warmup,
+                   help=f"with --schedule cosine: the fraction of steps over which the learning rate rises linearly "
+                        f"before the cosine decay (default {warmup:g})")
+    p.add_argument("--normalization", choices=NORMALIZATIONS, default=NORMALIZATION,
+                   help=f"image: every image is standardised by its own band mean and std (nodata excluded): the "
+                        f"training tiles by their dataset's, an image to predict by its own, so that another flight or "
+                        f"date needs no new model; dataset: every image by the training dataset's (default "
+                        f"{NORMALIZATION}; with --init a model, that model's scheme)")
+    p.add_argument("--photometric", type=float, default=photometric,
+                   help=f"strength of the per-band brightness, contrast and gamma jitter of the training tiles, so "
+                        f"that the model survives another flight or date; 0 turns it off (default {photometric:g})")
     p.add_argument("--tile-size", type=int, help="train on random crops of this size (a multiple of 32; default: whole tiles)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="auto: CUDA, then MPS, then CPU")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation and --max-tiles")
@@ -48,11 +67,20 @@ def train_options(args: argparse.Namespace):
         raise UserError(f"--patience must be at least 1, got {args.patience}")
     if not (math.isfinite(args.label_smoothing) and 0.0 <= args.label_smoothing < 1.0):
         raise UserError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
+    if not (math.isfinite(args.warmup) and 0.0 <= args.warmup < 1.0):
+        raise UserError(f"--warmup must be a fraction of the steps in [0, 1), got {args.warmup}")
+    if not (math.isfinite(args.photometric) and 0.0 <= args.photometric <= 0.5):
+        raise UserError(f"--photometric must be between 0 (off) and 0.5, got {args.photometric}")
+    scale = getattr(args, "encoder_lr_scale", 1.0)
+    if not (math.isfinite(scale) and 0.0 < scale <= 1.0):
+        raise UserError(f"--encoder-lr-scale must be in (0, 1], got {scale}")
     return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                         schedule=args.schedule, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                         patience=args.patience, seed=args.seed,
                         temperature=getattr(args, "temperature", None) or TrainOptions.temperature,
-                        loss=getattr(args, "loss", "ce"))
+                        loss=getattr(args, "loss", "ce"), warmup=args.warmup, photometric=args.photometric,
+                        normalization=args.normalization,
+                        encoder_lr_scale=scale)
 
 
 # What a resumed run may change: how long it trains, where, and when it stops early. Every other
@@ -69,7 +97,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     left at its default to the run's own value, so that the config records what is really
     used. An option given explicitly with another value than the run's is refused, except
     those of ``RESUME_MAY_CHANGE``; so is a dataset whose manifest changed since."""
-    from ..backend.checkpoint import load_checkpoint
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint
     from ..core.errors import UserError
     from ..core.imagery import sha256_of
 
@@ -81,6 +109,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
     if not last.is_file():
         raise UserError(f"cannot resume: {last} does not exist; start the run without --resume")
     checkpoint = load_checkpoint(last)
+    check_checkpoint(checkpoint, last, needs=())
     config = checkpoint["config"]
     saved = {key: value for key, value in (config.get("training") or {}).items() if hasattr(args, key)}
     for key, dest in RESUMED_ARCHITECTURE.items():
@@ -165,7 +194,8 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "num_classes": dataset.classes.num_classes,
         "classes": [{k: c[k] for k in ("id", "name", "color", "values") if k in c} for c in manifest["classes"]],
         "label_field": manifest.get("label_field") or next((s.get("field") for s in manifest.get("label_sources", []) if s.get("field")), None),
-        "normalization": {"mean": list(normalization["mean"]), "std": list(normalization["std"])},
+        "normalization": {"mean": list(normalization["mean"]), "std": list(normalization["std"]),
+                          "scheme": normalization.get("scheme", "dataset")},
         "bands": manifest["image"].get("bands", []),
         "tile_size": args.tile_size or manifest["tile_size"],
         "resolution": manifest.get("resolution"),
@@ -181,11 +211,20 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
     }
 
 
-def tile_datasets(dataset, train_tiles, normalization: dict, crop: Optional[int]):
+def normalization_for(dataset, scheme: str, source: Optional[dict] = None) -> dict:
+    """The ``normalization`` of a run's config: ``source`` (a pretrained model's) when it has the
+    dataset scheme, otherwise the statistics of ``dataset`` (the image this run trains on)."""
+    if source is not None and source.get("scheme", "dataset") == "dataset":
+        return {**source, "scheme": "dataset"}
+    stats = dataset.manifest["band_stats"]
+    return {"mean": stats["mean"], "std": stats["std"], "scheme": scheme}
+
+
+def tile_datasets(dataset, train_tiles, normalization: dict, crop: Optional[int], photometric: float = 0.0):
     from ..backend.data import TileDataset
 
     mean, std = normalization["mean"], normalization["std"]
-    train = TileDataset(dataset, train_tiles, mean, std, augment=True, crop=crop)
+    train = TileDataset(dataset, train_tiles, mean, std, augment=True, crop=crop, photometric=photometric)
     val = TileDataset(dataset, dataset.split("val"), mean, std)
     return train, val
 

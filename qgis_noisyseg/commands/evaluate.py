@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     import torch
 
-    from ..backend.checkpoint import load_checkpoint
+    from ..backend.checkpoint import check_checkpoint, check_needs, load_checkpoint, load_weights
     from ..backend.data import TileDataset, labelled_pixels, make_loader
     from ..backend.distributed import select_device
     from ..backend.evaluation import predict_confusion
@@ -40,10 +40,12 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
     checkpoint = load_checkpoint(args.model)
+    check_checkpoint(checkpoint, args.model, needs=())
     require_finite_weights(checkpoint["state_dict"], args.model)
     config = checkpoint["config"]
     dataset = Dataset(args.data)
     check_bands(config, dataset, args.model)
+    check_needs(config, args.model)
     if dataset.classes.num_classes != config["num_classes"]:
         raise UserError(f"{args.model} predicts {config['num_classes']} classes but dataset {args.data} has "
                         f"{dataset.classes.num_classes}; evaluate on data exported with the same classes.json")
@@ -54,9 +56,11 @@ def run(args: argparse.Namespace, reporter) -> dict:
         raise UserError(f"the {args.split} tiles of {args.data} have no labelled pixels (every mask is 255)")
     device = select_device(args.device)
     model = build_model(config)
-    model.load_state_dict(checkpoint["state_dict"])
+    load_weights(model, checkpoint["state_dict"], args.model)
     model.to(device)
     norm = config["normalization"]
+    if norm.get("scheme") == "image":  # standardised by the evaluated image's own statistics
+        norm = dataset.manifest["band_stats"]
     loader = make_loader(TileDataset(dataset, tiles, norm["mean"], norm["std"]), args.batch_size, shuffle=False, seed=0)
     reporter.progress("evaluate", 0, len(tiles))
     with torch.inference_mode():

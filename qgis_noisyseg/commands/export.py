@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 
+MAX_TILES = 50_000  # core.export.MAX_TILES, here without importing rasterio
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--image", required=True, help="imagery GeoTIFF (any band count; uint8, uint16, int16 or float32)")
@@ -25,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: the file's nodata, alpha or mask, else a black or white border is detected)")
     p.add_argument("--out", required=True, help="dataset folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    p.add_argument("--force", action="store_true",
+                   help=f"export even a grid of more than {MAX_TILES:,} tiles, or where the free space looks too small")
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -35,6 +39,6 @@ def run(args: argparse.Namespace, reporter) -> dict:
     return export_dataset(
         args.image, args.labels, args.out, field=args.field, classes=args.classes, unlabeled=args.unlabeled,
         all_touched=args.all_touched, tile=args.tile, stride=args.stride, min_valid=args.min_valid,
-        split=parse_split(args.split), seed=args.seed, encoding=args.encoding, nodata=args.nodata, overwrite=args.overwrite,
+        split=parse_split(args.split), seed=args.seed, encoding=args.encoding, nodata=args.nodata, overwrite=args.overwrite, force=args.force,
         reporter=reporter, command=args.command_line, arguments=arguments,
     )

@@ -14,6 +14,7 @@ from ._training import add_encoder_weights_arguments, add_training_arguments
 
 TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
 AUTO = "auto"
+ENCODER_LR_SCALE = 1.0  # chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality")
 
 
 def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool,
@@ -35,6 +36,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--transfer", choices=[AUTO, *TRANSFERS], default=AUTO,
                    help="parts copied from --init; auto (default): all when the classes and decoder are unchanged, "
                         "else the encoder")
+    p.add_argument("--encoder-lr-scale", type=float, default=ENCODER_LR_SCALE,
+                   help=f"with --init a model: the encoder learns at --lr times this, the decoder and head at --lr "
+                        f"(default {ENCODER_LR_SCALE:g})")
     p.add_argument("--freeze", default="none", help="'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)")
     p.add_argument("--decoder", choices=DECODER_NAMES, help="decoder (default: --init's, or unet)")
     p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder with --init none (default resnet18)")
@@ -49,14 +53,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, reporter) -> dict:
     from pathlib import Path
 
-    from ..backend.checkpoint import load_checkpoint, require_finite_weights
+    from ..backend.checkpoint import check_checkpoint, load_checkpoint, require_finite_weights
     from ..backend.data import class_weights, select_tiles
     from ..backend.models import build_model, freeze, transfer_weights
     from ..backend.models.pretrained import NONE, load_encoder_weights
     from ..backend.training import Progress, SegmentationTrainer
     from ..core.errors import UserError
     from ._training import (check_bands, check_crop, check_labelled, open_dataset, outputs, pretrained_encoder,
-                            resume_checkpoint, run_config, start, tile_datasets, train_options)
+                            normalization_for, resume_checkpoint, run_config, start, tile_datasets,
+                            train_options)
 
     dataset = open_dataset(args.data, need_labels=False)
     resumed = resume_checkpoint(args, dataset)
@@ -69,8 +74,11 @@ def run(args: argparse.Namespace, reporter) -> dict:
         raise UserError(f"--encoder-weights starts a model from scratch (--init none); --init {args.init} already "
                         "brings its encoder (its config records the weights it started from)")
     pretrained = None if args.init.lower() == "none" else load_checkpoint(args.init)
+    if pretrained is None:
+        options.encoder_lr_scale = 1.0  # a fresh encoder learns at --lr
     if pretrained:
         source = pretrained["config"]
+        check_checkpoint(pretrained, args.init, needs=())
         check_bands(source, dataset, args.init)
         require_finite_weights(pretrained["state_dict"], args.init)
         args.transfer = resolve_transfer(args.transfer, source.get("classes", []), dataset.manifest["classes"],
@@ -84,10 +92,12 @@ def run(args: argparse.Namespace, reporter) -> dict:
                 raise UserError(f"--transfer {args.transfer} copies the decoder, but --decoder {args.decoder} differs from "
                                 f"{args.init}'s {source['decoder']}; use --transfer encoder")
             architecture = {"encoder": source["encoder"], "base_width": source["base_width"], "decoder": args.decoder}
-        normalization = source["normalization"]
+        normalization = normalization_for(dataset, source["normalization"].get("scheme", "dataset"),
+                                          source["normalization"])
+        options.normalization = normalization["scheme"]
     else:
         architecture = {"encoder": args.encoder, "decoder": args.decoder or "unet", "base_width": args.base_width}
-        normalization = dataset.manifest["band_stats"]
+        normalization = normalization_for(dataset, args.normalization)
     config = run_config(dataset, architecture, normalization, args, options, init=None if pretrained is None else str(args.init),
                         pretraining=None if pretrained is None else pretrained["config"].get("pretraining"),
                         transfer=None if pretrained is None else args.transfer, freeze=args.freeze,
@@ -98,7 +108,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if resumed:
         check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
     encoder_weights = pretrained_encoder(args, config, dataset, resumed, reporter)
-    train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop)
+    train_data, val_data = tile_datasets(dataset, train_tiles, normalization, crop, options.photometric)
     progress = Progress.from_config(resumed["config"], "supervised") if resumed else Progress("supervised")
     weights = class_weights(train_tiles, dataset.classes.num_classes) if options.class_weights else None
     inputs = [] if pretrained is None else [(args.init, "--init")]

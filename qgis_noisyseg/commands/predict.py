@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import argparse
 
+MAX_TILES = 250_000  # inference.sliding.MAX_TILES, here without importing onnxruntime
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="model.onnx from `noisyseg export-onnx` (carries classes, bands, normalisation)")
@@ -36,6 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     add_vector_options(p, prefix="vector-")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--force", action="store_true",
+                   help=f"predict even more than {MAX_TILES:,} tiles, or where the free space looks too small")
 
 
 def run(args: argparse.Namespace, reporter) -> dict:
@@ -47,7 +51,15 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..inference.resample import predict_resampled
     from ..inference.sliding import check_image
 
+    import math
+
+    from ..core.errors import UserError
+
     out = Path(args.out)
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.extent is not None and not all(math.isfinite(v) for v in args.extent):
+        raise UserError(f"--extent needs four finite numbers XMIN YMIN XMAX YMAX, got {' '.join(map(str, args.extent))}")
     disagreement_out = None
     if args.disagreement_with:
         disagreement_out = Path(args.disagreement_out or out.with_name(f"{out.stem}_disagreement.tif"))
@@ -83,7 +95,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         outputs = predict(segmenter, args.image, out, confidence_path=confidence,
                           confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
                           extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
-                          nodata=args.nodata, aoi=aoi, reporter=reporter)
+                          nodata=args.nodata, aoi=aoi, force=args.force, reporter=reporter)
         if not args.confidence:
             outputs = {k: v for k, v in outputs.items() if not k.startswith("confidence")}
         if args.vectorize:

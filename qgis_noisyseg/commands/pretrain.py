@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..backend.training import Progress, SegmentationTrainer, SimCLRTrainer
     from ..core.errors import UserError
     from ._training import (check_bands, check_crop, open_dataset, outputs, pretrained_encoder, resume_checkpoint,
-                            run_config, start, tile_datasets, train_options)
+                            normalization_for, run_config, start, tile_datasets, train_options)
 
     dataset = open_dataset(args.data, need_labels=args.method != "simclr")
     resumed = resume_checkpoint(args, dataset)
@@ -52,10 +52,10 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if resumed:
         check_bands(resumed["config"], dataset, str(Path(args.out) / "last.pt"))
     architecture = {"encoder": args.encoder, "decoder": args.decoder, "base_width": args.base_width}
-    normalization = dataset.manifest["band_stats"]
+    normalization = normalization_for(dataset, args.normalization)
     config = run_config(dataset, architecture, normalization, args, options, pretraining=args.method, init=None)
     build_model(config)  # checks the architecture before anything is written
-    train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop)
+    train_data, val_data = tile_datasets(dataset, dataset.split("train"), normalization, crop, options.photometric)
     encoder_weights = pretrained_encoder(args, config, dataset, resumed, reporter)
 
     def fresh_model():

@@ -31,7 +31,7 @@ from .classes import BACKGROUND, IGNORE, ClassDef, ClassMap, normalize_value
 from .dataset import MANIFEST, Dataset, class_histogram, mask_profile
 from .errors import UserError
 from .imagery import sha256_of
-from .labels import VectorLabels, is_vector, parse_label_arg
+from .labels import VectorLabels, is_vector, parse_label_arg, read_geometries
 from .outputs import plan_outputs
 from .progress import Reporter
 
@@ -206,7 +206,7 @@ def _require_polygons(path: Path, layer: Optional[str], name: str, geometry_type
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _, _, wkb, _ = pyogrio.raw.read(path, layer=layer, columns=[], force_2d=True)
-    geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+    geoms = read_geometries(np.asarray(wkb, dtype=object))[0]
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     found = sorted({g.geom_type for g in geoms} - POLYGON_TYPES)
     if found:
@@ -218,8 +218,7 @@ def _write_clean_tile(tmp: Path, noisy: Dataset, tile: dict, split: str, burner:
     window = tile["window"]
     height, width = int(window["height"]), int(window["width"])
     transform = Affine(*tile["transform"])
-    with rasterio.open(noisy.root / tile["image"]) as src:
-        valid = src.dataset_mask() > 0
+    valid = noisy.read_tile(tile)[1]
     mask = np.full((height, width), fill, dtype=np.uint8)
     burner.burn(mask, transform, array_bounds(height, width, transform))
     mask[~valid] = IGNORE

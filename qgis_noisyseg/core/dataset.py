@@ -8,9 +8,11 @@ from typing import Optional
 
 import numpy as np
 import rasterio
+from rasterio.errors import RasterioError
 
 from .classes import ClassMap
 from .errors import UserError
+from .validate import check_manifest, check_tile, gdal_damage_reports, open_failure
 
 FORMAT = "noisyseg-dataset"
 FORMAT_VERSION = 1
@@ -25,7 +27,9 @@ def mask_profile(transform, crs, size: int) -> dict:
 class Dataset:
     """A read-only view of a dataset folder."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, require: tuple = ("image", "band_stats")) -> None:
+        """``require``: the manifest entries the command needs besides classes, tiles and
+        tile size (``core.validate``); those present are checked either way."""
         self.root = Path(root)
         manifest_path = self.root / MANIFEST
         if not self.root.is_dir():
@@ -36,11 +40,13 @@ class Dataset:
             self.manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise UserError(f"{manifest_path} is not valid JSON ({exc})") from None
-        if self.manifest.get("format") != FORMAT:
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
             raise UserError(f"{manifest_path} is not a noisyseg dataset manifest")
-        if self.manifest.get("format_version", 0) > FORMAT_VERSION:
+        version = self.manifest.get("format_version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
             raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
                             f"{self.manifest['format_version']}); upgrade the plugin")
+        check_manifest(self.root, self.manifest, require)
         self.classes = ClassMap.from_json({"classes": self.manifest["classes"]}, source=str(manifest_path))
 
     @property
@@ -67,14 +73,37 @@ class Dataset:
         return int(self.manifest["image"]["count"])
 
     def read_tile(self, tile: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file."""
-        with rasterio.open(self.root / tile["image"]) as src:
-            pixels, valid = src.read(), src.dataset_mask() > 0
+        """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file,
+        checked against the manifest (``core.validate``): a damaged tile is a one-line error
+        naming it."""
+        try:
+            with gdal_damage_reports(self.root, tile, "image"), rasterio.open(self.root / tile["image"]) as src:
+                pixels, valid = src.read(), src.dataset_mask() > 0
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "image", exc) from None
         if pixels.dtype.kind == "f":  # NaN and infinity are nodata, whatever the file says
             valid &= np.isfinite(pixels).all(axis=0)
-        with rasterio.open(self.root / tile["mask"]) as src:
-            mask = src.read(1)
+        try:
+            with gdal_damage_reports(self.root, tile, "mask"), rasterio.open(self.root / tile["mask"]) as src:
+                mask = src.read(1)
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "mask", exc) from None
+        check_tile(self.root, self.manifest, tile, pixels, mask, self.classes.num_classes, self.ignore_index)
         return pixels, valid, mask
+
+    def check_tiles(self, tiles: Optional[list[dict]] = None) -> None:
+        """Reads and checks every tile (of ``tiles``) now, for a command that would otherwise
+        meet a damaged one only hours later (a study)."""
+        for tile in self.tiles if tiles is None else tiles:
+            self.read_tile(tile)
+
+    def read_mask(self, tile: dict) -> tuple[np.ndarray, dict]:
+        """(mask [H, W] uint8, its rasterio profile), checked like ``read_tile``'s."""
+        try:
+            with rasterio.open(self.root / tile["mask"]) as src:
+                return src.read(1), src.profile
+        except (RasterioError, OSError) as exc:
+            raise open_failure(self.root, tile, "mask", exc) from None
 
 
 def tiles_containing(tiles: list[dict], class_id: int) -> list[dict]:
@@ -85,6 +114,23 @@ def tiles_containing(tiles: list[dict], class_id: int) -> list[dict]:
 def class_histogram(mask: np.ndarray, ignore: int = 255) -> dict[str, int]:
     counts = np.bincount(mask.ravel(), minlength=256)
     return {str(i): int(c) for i, c in enumerate(counts) if c and i != ignore}
+
+
+def image_band_stats(src, band_indexes, nodata, step: int = 4, strip: int = 256, max_strips: int = 64) -> dict:
+    """Per-band mean and std of an open raster's valid pixels (``nodata``: a ``core.nodata.Nodata``),
+    from every ``step``-th pixel of at most ``max_strips`` evenly spaced strips of ``strip`` rows:
+    the statistics by which a model with the "image" normalisation scheme standardises it."""
+    from rasterio.windows import Window
+
+    stats = RunningBandStats(len(band_indexes))
+    starts = list(range(0, src.height, strip))
+    every = max(1, -(-len(starts) // max_strips))
+    for row in starts[::every]:
+        window = Window(0, row, src.width, min(strip, src.height - row))
+        pixels = src.read(band_indexes, window=window)
+        valid = nodata.valid(src, window, pixels, band_indexes=band_indexes)
+        stats.add(pixels[:, ::step, ::step], valid[::step, ::step])
+    return stats.result()
 
 
 class RunningBandStats:

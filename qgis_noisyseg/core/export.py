@@ -25,11 +25,15 @@ from .dataset import FORMAT, FORMAT_VERSION, MANIFEST, RunningBandStats, class_h
 from .errors import UserError
 from .grid import assign_splits, default_block_px, tile_rows
 from .imagery import Imagery, crs_label
-from .labels import RasterLabels, VectorLabels, open_label_source
+from .labels import RasterLabels, VectorLabels, geometry_report, open_label_source
+from .oserrors import free_files, require_free_space
 from .outputs import plan_outputs
 from .progress import Reporter
 
 UNLABELED_CHOICES = ("background", "ignore")
+MAX_TILES = 50_000  # more needs --force (commands/export.py says the same)
+MASK_BYTES_PER_PIXEL = 0.1
+FILE_OVERHEAD = 4096
 # Strips are read once, so a large GDAL block cache only costs memory.
 GDAL_CACHE_MB = 128
 # GDAL compresses with the GIL released: two writer threads overlap with reading the next strip.
@@ -56,13 +60,14 @@ def export_dataset(
     encoding: Optional[str] = None,
     nodata: Optional[str] = None,
     overwrite: bool = False,
+    force: bool = False,
     reporter: Optional[Reporter] = None,
     command: Optional[list[str]] = None,
     arguments: Optional[dict] = None,
 ) -> dict:
     reporter = reporter or Reporter()
     out = Path(out)
-    stride = stride or tile
+    stride = tile if stride is None else stride
     if unlabeled not in UNLABELED_CHOICES:
         raise UserError(f"--unlabeled must be one of {', '.join(UNLABELED_CHOICES)}")
     if not 0.0 <= min_valid <= 1.0:
@@ -89,6 +94,7 @@ def export_dataset(
             source.bind(class_map)
         rows = tile_rows(img.height, img.width, tile, stride)
         block_px = default_block_px(tile, stride)
+        check_budget(out, len([t for row in rows for t in row]), tile, len(img.band_indexes), img.dtype, force)
         splits, dropped = assign_splits([t for row in rows for t in row], split, block_px, seed)
         fill = BACKGROUND if unlabeled == "background" else IGNORE
 
@@ -99,9 +105,9 @@ def export_dataset(
             if not entries:
                 raise UserError(f"no tile has at least {min_valid:.0%} valid image pixels; lower --min-valid "
                                 "or check the image's nodata")
-            repaired = sum(len(s.repaired_fids) for s in sources if isinstance(s, VectorLabels))
-            if repaired:
-                reporter.warning(f"repaired {repaired} invalid geometries (shapely make_valid)")
+            geometry = geometry_report(sources)
+            if geometry:
+                reporter.warning(geometry)
             for source in sources:
                 if source.unmatched:
                     listed = ", ".join(f"{v!r} ({n})" for v, n in list(source.unmatched.items())[:10])
@@ -140,6 +146,25 @@ def export_dataset(
     return {"dataset": str(out), "tiles": len(entries), "splits": manifest["splits"],
             "classes": len(class_map.classes), "nodata": manifest["image"]["nodata_source"],
             "warnings": list(reporter.warnings)}
+
+
+def check_budget(out: Path, tiles: int, tile: int, bands: int, dtype: str, force: bool) -> None:
+    """Refuses, before anything is written, a grid of more than ``MAX_TILES`` tiles (each is
+    two files: an image of 100,000 x 1 px cut into 1 px tiles is 200,000 files) and a dataset that
+    cannot fit the free space or the free inodes of the folder, unless ``force``."""
+    if force:
+        return
+    if tiles > MAX_TILES:
+        raise UserError(f"this export would cut {tiles:,} tiles ({2 * tiles:,} files), more than the {MAX_TILES:,} "
+                        "a dataset should hold; use a larger --tile or --stride, or pass --force")
+    # Imagery compresses little (the Denmark uint16 scene: 1.12 MB as zstd GeoTIFF for 1.12 MB of
+    # pixels); masks compress well. A tile file costs one block of overhead besides.
+    needed = tiles * (tile * tile * (bands * np.dtype(dtype).itemsize + MASK_BYTES_PER_PIXEL) + 2 * FILE_OVERHEAD)
+    require_free_space(out.resolve().parent, int(needed), f"the {tiles:,} tiles of the dataset")
+    inodes = free_files(out.resolve().parent)
+    if inodes is not None and inodes < 2 * tiles + 16:
+        raise UserError(f"the file system of {out.resolve().parent} has room for {inodes:,} more files, and "
+                        f"this export writes {2 * tiles:,}; free some, choose another --out, or pass --force")
 
 
 def _class_map(classes: Optional[str | Path], sources, field: Optional[str]) -> ClassMap:

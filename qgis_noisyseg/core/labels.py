@@ -30,6 +30,68 @@ VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".fgb", ".gml", ".kml",
 SHAPEFILE_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 
 
+LATIN_1_NAMES = ("ISO-8859-1", "ISO8859-1", "LATIN1", "LATIN-1")
+
+
+def gdal_encoding(name: str) -> str:
+    """An encoding name as GDAL (iconv) knows it, from any spelling Python knows: "latin-1",
+    "latin1" and "iso8859_1" all become "ISO-8859-1", "utf8" "UTF-8", "windows-1252" "CP1252"."""
+    import codecs
+
+    try:
+        canonical = codecs.lookup(name.strip()).name
+    except LookupError:
+        raise UserError(f"--encoding {name!r} is not a known text encoding; try UTF-8, cp1252 or latin-1") from None
+    if canonical.startswith("iso8859-"):
+        return "ISO-" + canonical[3:].upper()
+    return canonical.upper()
+
+
+def read_geometries(wkb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(geometries, repaired, skipped) from WKB: any geometry GEOS rejects (a ring that is not
+    closed, too few points) or finds invalid (self-intersections) is repaired, and one that cannot
+    be repaired is skipped (None). The masks say which."""
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    unreadable = shapely.is_missing(geoms) & np.array([w is not None for w in wkb], dtype=bool)
+    polygonal = np.array([_wkb_is_polygonal(w) for w in wkb], dtype=bool)
+    if unreadable.any():
+        geoms[unreadable] = shapely.from_wkb(wkb[unreadable], on_invalid="fix")
+    present = ~shapely.is_missing(geoms)
+    invalid = np.zeros(len(geoms), dtype=bool)
+    invalid[present] = ~shapely.is_valid(geoms[present])
+    if invalid.any():
+        geoms[invalid] = shapely.make_valid(geoms[invalid])
+    touched = unreadable | invalid
+    # A polygon whose repair has no area left (a "ring" of two points) would burn as a line: skip it.
+    lost = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    lost[~lost] = polygonal[~lost] & (shapely.area(geoms[~lost]) == 0)
+    skipped = touched & lost
+    geoms[skipped] = None
+    return geoms, touched & ~skipped, skipped
+
+
+def _wkb_is_polygonal(wkb) -> bool:
+    """Whether WKB (ISO or EWKB, any dimension) holds a Polygon or MultiPolygon, from its header."""
+    if not isinstance(wkb, (bytes, bytearray)) or len(wkb) < 5:
+        return False
+    kind = int.from_bytes(wkb[1:5], "little" if wkb[0] == 1 else "big") & 0x0FFFFFFF
+    return kind % 1000 in (3, 6)
+
+
+def geometry_report(sources) -> Optional[str]:
+    """The warning for the geometries that vector ``sources`` repaired or skipped, or None."""
+    repaired = sum(len(getattr(s, "repaired_fids", ())) for s in sources)
+    skipped = sum(len(getattr(s, "skipped_fids", ())) for s in sources)
+    if not repaired and not skipped:
+        return None
+    parts = []
+    if repaired:
+        parts.append(f"repaired {repaired} invalid geometries (rings not closed, self-intersections: shapely make_valid)")
+    if skipped:
+        parts.append(f"skipped {skipped} that could not be repaired")
+    return "; ".join(parts)
+
+
 def parse_label_arg(text: str) -> tuple[Path, Optional[str]]:
     """``file.gpkg:layer`` or a plain path. A colon is a layer separator only when what is
     before it names a vector file, so Windows drive letters and odd names still work."""
@@ -98,12 +160,13 @@ class VectorLabels:
             raise UserError(f"field {field!r} is not in {self.name}; its fields are: {', '.join(fields)}")
         _check_overlap(self.name, self.crs, info["total_bounds"], image_crs, image_bounds)
         self._declared_encoding = (info.get("encoding") or "UTF-8").upper()
-        self.encoding = encoding or self._detect_encoding()
+        self.encoding = self._given_encoding(encoding) if encoding else self._detect_encoding()
         self.feature_count = int(info["features"])
-        self._fids, self._raw_values = self._read_attributes()
+        self._fids, self._raw_values = self._read_attributes(encoding)
         self.class_of_fid: Optional[np.ndarray] = None
         self.unmatched: dict[str, int] = {}
         self.repaired_fids: set[int] = set()
+        self.skipped_fids: set[int] = set()
 
     def _resolve_layer(self, layer: Optional[str]) -> Optional[str]:
         with warnings.catch_warnings():
@@ -121,34 +184,65 @@ class VectorLabels:
             raise UserError(f"layer {layer!r} is not in {self.path.name}; its layers are: {', '.join(layers)}")
         return layer
 
+    def _given_encoding(self, given: str) -> str:
+        """``--encoding`` as GDAL spells it ("latin-1", Python's usual name, is GDAL's
+        ISO-8859-1); a name no codec has is refused in one line."""
+        name = gdal_encoding(given)
+        if self.field is not None and not self._decodes(name):
+            raise UserError(f"{self.name}: the values of {self.field!r} are not {given} text; pass the file's "
+                            "encoding as --encoding (e.g. UTF-8, cp1252, latin-1), or leave it out to detect it")
+        return name
+
     def _detect_encoding(self) -> str:
-        """Respect a declared encoding. A shapefile with no .cpg and no code page in its .dbf is
-        read as ISO-8859-1 by GDAL; if its text is valid UTF-8, it is UTF-8 (a latin-1 file
-        with accented letters practically never is), as with the older Denmark parcel map."""
+        """No --encoding: UTF-8, then the file's code page (a shapefile's .cpg or .dbf code
+        page; GDAL reads a shapefile with neither as ISO-8859-1), then latin-1 with a warning.
+        Only the class field is decoded, so only its values decide."""
         declared = self._declared_encoding
-        if declared in ("UTF-8", "UTF8") or self.field is None:
+        if self.field is None:
             return declared
+        for name in dict.fromkeys(("UTF-8", declared, "ISO-8859-1")):
+            if self._decodes(name):
+                if name == "ISO-8859-1" and declared not in LATIN_1_NAMES:
+                    page = "" if declared in ("UTF-8", "UTF8") else f" nor {declared}, the file's code page"
+                    warnings.warn(f"{self.name}: the values of {self.field!r} are not UTF-8{page}; read them as "
+                                  "latin-1: if class names look wrong, pass the right --encoding", UserWarning,
+                                  stacklevel=2)
+                return name
+        return declared  # every single-byte encoding decodes; unreachable with ISO-8859-1 tried
+
+    def _decodes(self, encoding: str) -> bool:
+        override = encoding if encoding.upper() != self._declared_encoding else None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pyogrio.raw.read(self.path, layer=self.layer, columns=[self.field], read_geometry=False, encoding="UTF-8")
-        except UnicodeDecodeError:
-            return declared
-        except Exception:  # noqa: BLE001 - keep GDAL's choice if the probe fails otherwise
-            return declared
-        return "UTF-8"
+                found = pyogrio.raw.read(self.path, layer=self.layer, columns=[self.field], read_geometry=False,
+                                         encoding=override)
+        except (UnicodeDecodeError, LookupError):
+            return False
+        except Exception:  # noqa: BLE001 - other failures surface, named, at the real read
+            return True
+        return len(found[3]) == 1  # a multi-byte encoding such as UTF-16 garbles the field names instead
 
     def _read_kwargs(self) -> dict:
         # An explicit encoding switches GDAL's own recoding off, so pass one only to override it.
         override = self.encoding if self.encoding.upper() != self._declared_encoding else None
         return {"layer": self.layer, "encoding": override}
 
-    def _read_attributes(self) -> tuple[np.ndarray, list]:
+    def _read_attributes(self, given: Optional[str]) -> tuple[np.ndarray, list]:
         columns = [self.field] if self.field else []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _, fids, _, field_data = pyogrio.raw.read(self.path, columns=columns, read_geometry=False,
-                                                      return_fids=True, **self._read_kwargs())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                _, fids, _, field_data = pyogrio.raw.read(self.path, columns=columns, read_geometry=False,
+                                                          return_fids=True, **self._read_kwargs())
+        except UnicodeDecodeError as exc:
+            which = f"--encoding {given}" if given else f"its code page {self.encoding}"
+            raise UserError(f"{self.name}: its attributes cannot be decoded with {which} ({exc.reason} at byte "
+                            f"{exc.start}); pass the file's encoding as --encoding (e.g. UTF-8, cp1252, latin-1)") from None
+        if self.field and len(field_data) != 1:
+            raise UserError(f"{self.name}: its attributes cannot be decoded with "
+                            f"{'--encoding ' + given if given else self.encoding}; pass the file's encoding as "
+                            "--encoding (e.g. UTF-8, cp1252, latin-1)")
         values = list(field_data[0]) if self.field else [None] * len(fids)
         return np.asarray(fids, dtype=np.int64), values
 
@@ -185,13 +279,11 @@ class VectorLabels:
             return
         order = np.argsort(fids, kind="stable")  # later features burn over earlier ones, as in GDAL
         fids = np.asarray(fids, dtype=np.int64)[order]
-        geoms = shapely.from_wkb(np.asarray(wkb, dtype=object)[order])
+        geoms, repaired, skipped = read_geometries(np.asarray(wkb, dtype=object)[order])
+        self.repaired_fids.update(int(f) for f in fids[repaired])
+        self.skipped_fids.update(int(f) for f in fids[skipped])
         keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
         fids, geoms = fids[keep], geoms[keep]
-        invalid = ~shapely.is_valid(geoms)
-        if invalid.any():
-            self.repaired_fids.update(int(f) for f in fids[invalid])
-            geoms[invalid] = shapely.make_valid(geoms[invalid])
         if self.crs != self.image_crs:
             geoms = shapely.transform(geoms, self._to_image_crs)
         class_ids = self.class_of_fid[np.searchsorted(self._fids, fids)]
@@ -210,6 +302,7 @@ class VectorLabels:
         return {"path": str(self.path), "layer": self.layer, "kind": self.kind, "field": self.field,
                 "encoding": self.encoding, "crs": crs_label(self.crs), "sha256": sha256_of(self.files()),
                 "features": self.feature_count, "repaired_geometries": len(self.repaired_fids),
+                "skipped_geometries": len(self.skipped_fids),
                 "unmatched_values": self.unmatched}
 
 
@@ -277,4 +370,4 @@ class RasterLabels(contextlib.AbstractContextManager):
     def describe(self) -> dict:
         return {"path": str(self.path), "layer": None, "kind": self.kind, "field": None, "encoding": None,
                 "crs": crs_label(self.crs), "sha256": sha256_of([self.path]), "features": None,
-                "repaired_geometries": 0, "unmatched_values": self.unmatched}
+                "repaired_geometries": 0, "skipped_geometries": 0, "unmatched_values": self.unmatched}

@@ -16,6 +16,7 @@ are cleared first, then all new geometries are painted, in the order they were d
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -34,7 +35,7 @@ from shapely.geometry import shape
 
 from .atomic import atomic_dir, write_json
 from .outputs import plan_outputs
-from .dataset import class_histogram
+from .dataset import Dataset, class_histogram
 from .errors import UserError
 from .progress import Reporter
 
@@ -184,7 +185,8 @@ def corrupt_dataset(
     plan = plan_outputs(overwrite, [(src, "--data")], reporter)
     plan.folder(out, "--out", "dataset")
     plan.check()
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    dataset = Dataset(src, require=())  # checked: keys, types, every tile present and inside the folder
+    manifest = copy.deepcopy(dataset.manifest)
     ignore_value = int(manifest.get("ignore_index", 255))
     unlabeled = manifest.get("unlabeled", "ignore")
     if unlabeled not in _UNLABELED_VALUES:
@@ -197,11 +199,9 @@ def corrupt_dataset(
     with plan.writing(), atomic_dir(out, "dataset") as tmp:
         for i, tile in enumerate(tiles):
             _link_or_copy(src / tile["image"], tmp / tile["image"])
-            with rasterio.open(src / tile["image"]) as image:
-                valid = image.dataset_mask() > 0
+            _, valid, mask = dataset.read_tile(tile)
             with rasterio.open(src / tile["mask"]) as ds:
-                mask, profile = ds.read(1), ds.profile
-                colormap = _colormap(ds)
+                profile, colormap = ds.profile, _colormap(ds)
             noisy, report = corrupt_mask(
                 mask, rate, kinds, np.random.default_rng([seed, i]), num_classes,
                 unlabeled_value=unlabeled_value, ignore_value=ignore_value, valid=valid,

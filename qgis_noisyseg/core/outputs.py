@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
 from .errors import UserError
+from .oserrors import require_writable
 
 MARKER = ".noisyseg-output.json"
 MARKER_FORMAT = "noisyseg-output"
@@ -280,6 +281,7 @@ class OutputPlan:
             seen[key] = output
             self._check_paths(output)
             self._check_existing(output)
+            require_writable(output.path.parent, output.option)
 
     def _check_paths(self, output: Output) -> None:
         target = _resolve(output.path)

@@ -19,7 +19,7 @@ from rasterio.windows import Window, bounds as window_bounds, transform as windo
 
 from ..core.atomic import atomic_file
 from ..core.classes import IGNORE, ClassMap
-from ..core.labels import RasterLabels, open_label_source
+from ..core.labels import RasterLabels, geometry_report, open_label_source
 from ..core.outputs import GEOTIFF_TAG
 from ..core.progress import Reporter
 from .qml import write_class_qml
@@ -89,7 +89,12 @@ def write_disagreement(prediction_path: "str | os.PathLike", labels: str, out_pa
             dst.write_colormap(1, {AGREE: (255, 255, 255, 0), DISAGREE: (228, 26, 28, 255), IGNORE: (0, 0, 0, 0)})
             dst.update_tags(**{GEOTIFF_TAG: "disagreement"})
         write_class_qml(tmp_style, STYLE)
+    geometry = geometry_report([source])
+    if geometry and reporter is not None:
+        reporter.warning(f"{source.name}: {geometry}")
     fraction = disagreeing / labelled if labelled else None
     return {"disagreement": str(out_path), "disagreement_style": str(out_path.with_suffix(".qml")),
             "disagreement_fraction": None if fraction is None else round(fraction, 4),
-            "disagreement_pixels_compared": labelled}
+            "disagreement_pixels_compared": labelled,
+            "disagreement_geometries_repaired": len(getattr(source, "repaired_fids", ())),
+            "disagreement_geometries_skipped": len(getattr(source, "skipped_fids", ()))}

@@ -9,14 +9,21 @@ for either, and covers an input of another size than a fixed one with windows of
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import onnxruntime as ort
+
+# onnxruntime's telemetry, when it cannot persist its id (a user whose home folder is not
+# writable), warns on stderr: one more line where a user error must be one. Off before import.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+import onnxruntime as ort  # noqa: E402
 
 from ..core.errors import UserError
 from .grid import tile_origins
@@ -30,6 +37,7 @@ DEVICES = ("auto", "cuda", "cpu")
 CUDA_PROVIDER = "CUDAExecutionProvider"
 CPU_PROVIDER = "CPUExecutionProvider"
 
+NORMALIZATION_SCHEMES = ("dataset", "image")
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -47,6 +55,7 @@ class ModelMetadata:
     bands: list[dict]
     output: str  # "logits" or "probabilities"
     raw: dict
+    scheme: str = "dataset"  # "image": standardise each image by its own statistics (see ``standardised_by``)
 
 
 class OnnxSegmenter:
@@ -56,6 +65,8 @@ class OnnxSegmenter:
         self.path = Path(path)
         if device not in DEVICES:
             raise UserError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+        if threads is not None and threads < 1:
+            raise UserError(f"--threads must be at least 1, got {threads} (leave it out to use every core)")
         if not self.path.is_file():
             raise UserError(f"{self.path}: model file not found")
         self._session = _create_session(self.path, device, threads)
@@ -77,6 +88,16 @@ class OnnxSegmenter:
     @property
     def normalization(self) -> dict:
         return {"mean": self.metadata.mean.tolist(), "std": self.metadata.std.tolist()}
+
+    def standardised_by(self, mean, std) -> "OnnxSegmenter":
+        """This model (the same session) normalising with ``mean`` and ``std``: for a model of the
+        "image" scheme, the statistics of the image it predicts."""
+        mean, std = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+        if mean.shape != (self.in_channels,) or std.shape != (self.in_channels,) or not np.all(std > 0):
+            raise UserError(f"{self.path}: image statistics need {self.in_channels} means and positive stds")
+        other = copy.copy(self)
+        other.metadata = dataclasses.replace(self.metadata, mean=mean, std=std)
+        return other
 
     @property
     def tile_size(self) -> int:
@@ -220,6 +241,9 @@ def _parse_metadata(raw: Any) -> ModelMetadata:
         raise ValueError(f"normalization mean and std need {in_channels} values each")
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
         raise ValueError("normalization mean must be finite and std positive")
+    scheme = raw["normalization"].get("scheme", "dataset")
+    if scheme not in NORMALIZATION_SCHEMES:
+        raise ValueError(f"normalization scheme {scheme!r} must be one of {', '.join(NORMALIZATION_SCHEMES)}")
 
     tile_size = _positive_int(raw["tile_size"], "tile_size")
     overlap = int(raw.get("overlap", 0))
@@ -233,7 +257,7 @@ def _parse_metadata(raw: Any) -> ModelMetadata:
         classes=classes, in_channels=in_channels, mean=mean, std=std, tile_size=tile_size,
         overlap=overlap, resolution=resolution, units=raw.get("units"),
         ignore_index=int(raw.get("ignore_index", 255)), bands=list(raw.get("bands") or []), output=output,
-        raw=raw,
+        raw=raw, scheme=scheme,
     )
 
 

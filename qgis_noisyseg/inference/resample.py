@@ -37,7 +37,8 @@ RASTER_KINDS = {"classes": Resampling.nearest, "confidence": Resampling.bilinear
 def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike", out_path: "str | os.PathLike", *,
                       confidence_path=None, confidence_dtype: str = "uint8", probabilities_path=None,
                       extent: Optional[Sequence[float]] = None, tile=None, overlap=None, batch_size: int = 4,
-                      nodata: Optional[str] = None, aoi=None, reporter: Optional[Reporter] = None) -> dict[str, str]:
+                      nodata: Optional[str] = None, aoi=None, force: bool = False,
+                      reporter: Optional[Reporter] = None) -> dict[str, str]:
     if not segmenter.resolution:
         raise UserError("--resample needs the model's ground sample distance, and this model does not record one")
     finals = {"classes": Path(out_path), "confidence": confidence_path and Path(confidence_path),
@@ -66,7 +67,7 @@ def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike",
                     confidence_path=tmp / "confidence.tif" if finals["confidence"] else None,
                     probabilities_path=tmp / "probabilities.tif" if finals["probabilities"] else None,
                     extent=extent, tile=tile, overlap=overlap, batch_size=batch_size, nodata=nodata, aoi=aoi,
-                    reporter=reporter)
+                    force=force, reporter=reporter)
             with contextlib.ExitStack() as renames:
                 outputs = {}
                 for kind, final in finals.items():

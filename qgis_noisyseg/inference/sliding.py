@@ -28,7 +28,9 @@ from rasterio.windows import Window
 
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
+from ..core.dataset import image_band_stats
 from ..core.imagery import SUPPORTED_DTYPES
+from ..core.oserrors import require_free_space
 from ..core.nodata import Nodata, parse_nodata, resolve_nodata
 from ..core.progress import Reporter
 from .accumulator import StripAccumulator
@@ -42,6 +44,10 @@ RESOLUTION_TOLERANCE = 0.1  # relative difference before the resolution warning
 # Output blocks are written whole (writers.py) and input windows are read once, so a large GDAL
 # block cache (its default is 5 % of RAM) would only make memory grow with the raster.
 GDAL_CACHE_MB = 64
+MAX_TILES = 250_000  # more needs --force (commands/predict.py says the same)
+# What an output costs per pixel on disk, deflate-compressed (class ids and percent confidence
+# compress well, float probabilities little), and the overviews' third on top.
+CLASS_BYTES, FLOAT_BYTES, OVERVIEWS, STYLE_BYTES = 0.25, 3.0, 4 / 3, 16384
 
 
 def predict_raster(
@@ -58,6 +64,7 @@ def predict_raster(
     batch_size: int = 4,
     nodata: Optional[str] = None,
     aoi=None,
+    force: bool = False,
     reporter: Optional[Reporter] = None,
 ) -> dict[str, str]:
     """Predicts ``image_path`` (a path, or an open dataset such as a WarpedVRT; within ``extent``, xmin, ymin, xmax, ymax in the image's CRS)
@@ -80,6 +87,12 @@ def predict_raster(
     with _open_image(image_path) as image:
         band_indexes = _model_bands(image, segmenter, image_path)
         image_nodata = resolve_nodata(image, nodata, band_indexes, reporter)
+        if segmenter.metadata.scheme == "image":
+            stats = image_band_stats(image, band_indexes, image_nodata)
+            if stats["pixels"] == 0:
+                raise UserError(f"{image_path}: no pixel of the image is data (nodata: {image_nodata.source}); "
+                                "check --nodata")
+            segmenter = segmenter.standardised_by(stats["mean"], stats["std"])
         window = Window(0, 0, image.width, image.height)
         if extent is not None:
             window = extent_window(image.transform, image.width, image.height, extent)
@@ -88,6 +101,7 @@ def predict_raster(
         if reporter is not None:
             _warn_on_resolution_mismatch(image, segmenter, reporter)
         layout = TileLayout.plan(window.height, window.width, tile, overlap)
+        check_budget(layout, segmenter.num_classes, targets, confidence_dtype, force)
         georeference = {"crs": image.crs, "transform": image.window_transform(window),
                         "width": window.width, "height": window.height}
 
@@ -109,6 +123,26 @@ def predict_raster(
             if "confidence_style" in temporary:
                 write_confidence_qml(temporary["confidence_style"], 100 if confidence_dtype == "uint8" else 1)
     return {kind: str(path) for kind, path in targets.items()}
+
+
+def check_budget(layout: TileLayout, classes: int, targets: dict, confidence_dtype: str, force: bool) -> None:
+    """Refuses, before anything is written, more than ``MAX_TILES`` tiles and outputs that cannot
+    fit the free space of their folder, unless ``force``."""
+    if force:
+        return
+    tiles = len(layout.row_origins) * len(layout.col_origins)
+    if tiles > MAX_TILES:
+        raise UserError(f"this prediction would run {tiles:,} tiles, more than {MAX_TILES:,}; predict an --extent, "
+                        "use a larger --tile or a smaller --overlap, or pass --force")
+    pixels = layout.height * layout.width * OVERVIEWS
+    bytes_per_pixel = {"classes": CLASS_BYTES, "confidence": CLASS_BYTES if confidence_dtype == "uint8" else FLOAT_BYTES,
+                       "probabilities": FLOAT_BYTES * classes}
+    needed: dict[Path, float] = {}
+    for kind, path in targets.items():
+        folder = Path(path).resolve().parent
+        needed[folder] = needed.get(folder, 0.0) + pixels * bytes_per_pixel.get(kind, 0.0) + STYLE_BYTES
+    for folder, size in needed.items():
+        require_free_space(folder, int(size), "the prediction")
 
 
 def _predict_tiles(segmenter: OnnxSegmenter, image: rasterio.DatasetReader, band_indexes: list[int],

@@ -56,6 +56,9 @@ def suggest_tiles(
     nodata = parse_nodata(nodata, dataset.manifest["image"].get("dtype", "float32"))
     same_classes = check_model_fits(segmenter, dataset, needs_classes=by != "confidence")
     _warn_on_resolution_mismatch(segmenter, dataset, reporter)
+    if segmenter.metadata.scheme == "image":  # standardised by the dataset image's own statistics
+        stats = dataset.manifest["band_stats"]
+        segmenter = segmenter.standardised_by(stats["mean"], stats["std"])
     tiles = dataset.split(None if split == "all" else split)
     if not tiles:
         raise UserError(f"dataset {dataset.root} has no {split} tiles; pick another --split")

@@ -14,6 +14,8 @@ cancelled attempt left one, otherwise from the start.
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import functools
 import io
@@ -282,6 +284,8 @@ class Study:
         if self.root.is_dir() and study_file.is_file() and not overwrite:
             try:
                 saved = json.loads(study_file.read_text(encoding="utf-8"))
+                if not isinstance(saved, dict) or not isinstance(saved.get("settings", {}), dict):
+                    raise ValueError(saved)
             except (OSError, ValueError):
                 raise UserError(f"{study_file} is damaged (not JSON); pass --overwrite to start the study again, "
                                 "or choose another --out") from None
@@ -295,7 +299,7 @@ class Study:
             raise UserError(f"--out {self.root} exists and is not a study folder (no {STUDY_FILE}); choose another --out")
         inputs = [(settings[key], f"--{key}") for key in DATASET_KEYS if settings.get(key)]
         self._plan = plan_outputs(overwrite, inputs, self.reporter, resume=resume)
-        self._plan.folder(self.root, "--out", "study", in_place=True, keep=lambda path: True)
+        self._plan.folder(self.root, "--out", "study", in_place=True, keep=worth_resuming)
         self._plan.check()
         self._plan.begin()
         write_json(study_file, {"format": "noisyseg-study", "kind": self.kind, "settings": settings,
@@ -354,11 +358,18 @@ class Study:
 
     def _unit(self, result_path: Path, name: str, work: Callable[[], dict]) -> dict:
         if result_path.is_file():
-            self.skipped += 1
-            self.done += 1
-            self.reporter.info(f"skip {name}: done ({result_path})")
-            self.reporter.progress("study", self.done, self.total, run=name, skipped=True)
-            return json.loads(result_path.read_text(encoding="utf-8"))
+            try:
+                saved = json.loads(result_path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # a killed copy or an editor: the unit runs again
+                saved = None
+            if isinstance(saved, dict):
+                self.skipped += 1
+                self.done += 1
+                self.reporter.info(f"skip {name}: done ({result_path})")
+                self.reporter.progress("study", self.done, self.total, run=name, skipped=True)
+                return saved
+            self.reporter.warning(f"{result_path} is damaged (not a JSON object); running {name} again")
+            result_path.unlink()
         self.reporter.progress("study", self.done, self.total, run=name)
         started = time.monotonic()
         result = work()
@@ -389,6 +400,17 @@ class Study:
     def outputs(self, **files: Path) -> dict:
         return {**{key: str(path) for key, path in files.items()}, "runs": self.total, "ran": self.ran,
                 "skipped": self.skipped}
+
+
+def worth_resuming(path: Path) -> bool:
+    """A failed study is kept when it holds something to resume (a dataset, a run); one that
+    failed before (a full disk at its first file) is removed, leaving nothing behind."""
+    for name in ("datasets", "pretrain", "runs"):
+        folder = path / name
+        with contextlib.suppress(OSError):
+            if folder.is_dir() and any(folder.iterdir()):
+                return True
+    return False
 
 
 def _check_same(saved: dict, kind: str, settings: dict, root: Path) -> None:
@@ -475,6 +497,7 @@ def check_dataset(path: Path, option: str, split: Optional[str] = None):
     dataset = Dataset(path)
     if split is not None and not dataset.split(split):
         raise UserError(f"{option} {path} has no {split} tiles; export it with a split that has some")
+    dataset.check_tiles()  # a damaged tile is refused now, not after hours of runs
     return dataset
 
 

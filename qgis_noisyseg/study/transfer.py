@@ -88,9 +88,10 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
     import rasterio
 
     from ..core.classes import colour_table
-    from ..core.dataset import class_histogram
+    from ..core.dataset import Dataset, class_histogram
 
-    manifest = json.loads((source / "manifest.json").read_text(encoding="utf-8"))
+    dataset = Dataset(source)  # checked (core.validate)
+    manifest = json.loads(json.dumps(dataset.manifest))
     old = {int(c["id"]): c for c in manifest["classes"]}
     lookup = np.arange(256, dtype=np.uint8)
     classes = [old[0]]
@@ -107,8 +108,8 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
                 os.link(source / tile["image"], tmp / tile["image"])
             except OSError:
                 shutil.copy2(source / tile["image"], tmp / tile["image"])
-            with rasterio.open(source / tile["mask"]) as src:
-                mask, profile = lookup[src.read(1)], src.profile
+            mask = lookup[dataset.read_tile(tile)[2]]
+            profile = dataset.read_mask(tile)[1]
             (tmp / tile["mask"]).parent.mkdir(parents=True, exist_ok=True)
             with rasterio.open(tmp / tile["mask"], "w", **profile) as dst:
                 dst.write(mask, 1)

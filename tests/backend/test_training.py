@@ -253,7 +253,7 @@ def test_empty_dataset(run_cli, clean_dataset, tmp_path):
 
 def test_dataset_without_labelled_pixels(run_cli, clean_dataset, tmp_path):
     unlabelled = tmp_path / "unlabelled"
-    unlabelled.mkdir()
+    shutil.copytree(clean_dataset, unlabelled)  # the tiles too: a manifest alone is refused (missing tiles)
     manifest = json.loads((clean_dataset / "manifest.json").read_text())
     tiles = [{**t, "class_histogram": {}} for t in manifest["tiles"]]
     (unlabelled / "manifest.json").write_text(json.dumps({**manifest, "tiles": tiles}))

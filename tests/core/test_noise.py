@@ -291,8 +291,11 @@ def test_corrupt_dataset_leaves_nothing_on_failure(tmp_path):
         corrupt_dataset(src, tmp_path / "noisy", 0.5, ["warp"], 0, False, None)
     with pytest.raises(UserError, match="rate"):
         corrupt_dataset(src, tmp_path / "noisy", 2.0, ["remove"], 0, False, None)
-    (src / "masks" / "r000000_c000032.tif").unlink()  # fails half-way, after the first tile
-    with pytest.raises(rasterio.errors.RasterioIOError):
+    (src / "masks" / "r000000_c000032.tif").write_bytes(b"II*\0 damaged")  # fails half-way, after the first tile
+    with pytest.raises(UserError, match=r"masks/r000000_c000032.tif is damaged"):
+        corrupt_dataset(src, tmp_path / "noisy", 0.5, ["remove"], 0, False, None)
+    (src / "masks" / "r000000_c000032.tif").unlink()  # a missing tile is refused before any work
+    with pytest.raises(UserError, match=r"masks/r000000_c000032.tif is missing \(tile r000000_c000032\)"):
         corrupt_dataset(src, tmp_path / "noisy", 0.5, ["remove"], 0, False, None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean"]
 
