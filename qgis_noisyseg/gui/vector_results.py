@@ -18,6 +18,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                  QVBoxLayout, QWidget)
 
+from .aoi_layer import aoi_source
 from .layers import NotAFileLayer, add_vector, backend_path
 from .render_layer import RenderTask, ground_crs, is_file_layer
 from .runner import Step
@@ -45,7 +46,7 @@ class AreaOfInterest(QgsMapLayerComboBox):
         if layer is None:
             return []
         try:
-            return ["--aoi", backend_path(layer)[0]]
+            return ["--aoi", aoi_source(layer)]
         except NotAFileLayer as exc:
             show_message(str(exc), Qgis.MessageLevel.Critical)
             return None

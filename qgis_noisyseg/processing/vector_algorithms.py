@@ -10,6 +10,8 @@ from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutpu
                        QgsProcessingUtils, QgsRasterBlockFeedback)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
+from ..gui.aoi_layer import aoi_source
+from ..gui.layers import NotAFileLayer
 from ..gui.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
 from .algorithms import BackendAlgorithm, layer_path
 from .runner import tr
@@ -69,7 +71,12 @@ def imagery_path(algorithm: BackendAlgorithm, parameters, context, feedback, ima
 
 def aoi_arguments(algorithm: BackendAlgorithm, parameters, context, feedback) -> list[str]:
     aoi = algorithm.parameterAsVectorLayer(parameters, "AOI", context)
-    return ["--aoi", layer_path(aoi, feedback)] if aoi is not None else []
+    if aoi is None:
+        return []
+    try:
+        return ["--aoi", aoi_source(aoi, context.transformContext())]
+    except NotAFileLayer as exc:
+        raise QgsProcessingException(str(exc)) from exc
 
 
 def vectorize_arguments(algorithm: BackendAlgorithm, parameters, context) -> list[str]:

@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 import rasterio
 import shapely
-from qgis.core import (QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsProject,
+from qgis.core import (QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsFeature, QgsGeometry, QgsProject,
                        QgsRasterBlockFeedback, QgsRasterLayer, QgsRectangle, QgsVectorLayer)
 from rasterio.warp import transform_geom
 
@@ -136,3 +136,40 @@ def test_web_mercator_becomes_the_local_utm_zone(qgis_app):
     assert abs(local.width() - extent.width()) / extent.width() < 0.02
     same, untouched = ground_crs(QgsCoordinateReferenceSystem(UTM), extent)
     assert same.authid() == UTM and untouched == extent
+
+
+def test_a_memory_layer_is_an_aoi_in_another_crs(provider, tmp_path):  # noqa: F811
+    """An area drawn in a scratch layer (not a file), in geographic coordinates, limits predict:
+    the layer is written for the backend, pixels whose centre is outside it are nodata."""
+    with rasterio.open(DENMARK / "RGB_small.tif") as src:
+        bounds, crs, count = src.bounds, src.crs.to_string(), src.count
+    classes = [{"id": 0, "name": "background", "color": "#808080", "values": []},
+               {"id": 1, "name": "field", "color": "#00a000", "values": []}]
+    model = conv_model(tmp_path / "model.onnx", kernel=3, num_classes=2,
+                       meta={**metadata(count, classes), "normalization": {"mean": [100.0] * count,
+                                                                           "std": [40.0] * count}})
+    # a triangle over the east half, in geographic coordinates
+    mid = (bounds.left + bounds.right) / 2
+    east = shapely.Polygon([(mid, bounds.bottom), (bounds.right, bounds.bottom), (bounds.right, bounds.top)])
+    geographic = shapely.geometry.shape(transform_geom(crs, "EPSG:4326", shapely.geometry.mapping(east)))
+    aoi = QgsVectorLayer("Polygon?crs=EPSG:4326", "drawn area", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromWkt(geographic.wkt))
+    assert aoi.dataProvider().addFeatures([feature])[0]
+    assert not is_file_layer(aoi)
+    results = processing.run("noisyseg:predict", {
+        "MODEL": str(model), "INPUT": str(DENMARK / "RGB_small.tif"), "AOI": aoi,
+        "OUTPUT": str(tmp_path / "classes.tif")})
+    with rasterio.open(results["OUTPUT"]) as src:
+        predicted, transform = src.read(1), src.transform
+        assert src.bounds.left >= east.bounds[0] - src.res[0]  # the AOI's bounds only
+    rows, cols = np.indices(predicted.shape)
+    xs, ys = rasterio.transform.xy(transform, rows.ravel(), cols.ravel())
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    pixel = abs(transform.a)
+    # the geographic triangle's edges curve slightly in UTM: pixels over a pixel away from them are pinned
+    inside = shapely.contains_xy(east.buffer(-pixel), xs, ys).reshape(predicted.shape)
+    outside = ~shapely.contains_xy(east.buffer(pixel), xs, ys).reshape(predicted.shape)
+    assert inside.sum() > 1000 and outside.sum() > 1000
+    assert (predicted[outside] == 255).all() and (predicted[inside] != 255).all()
+    assert (predicted != 255).sum() * pixel ** 2 == pytest.approx(east.area, rel=0.01)
