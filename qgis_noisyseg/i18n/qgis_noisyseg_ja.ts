@@ -1755,5 +1755,15 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Rendered {w} × {h} pixels; the imagery is now {path}</source>
         <translation>{w} × {h} ピクセルを描画しました。画像は {path} になりました</translation>
     </message>
+    <message>
+        <location filename="../gui/aoi_layer.py"/>
+        <source>Layer “{}” has no polygons to use as the area of interest</source>
+        <translation>レイヤー「{}」には対象範囲として使えるポリゴンがありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/aoi_layer.py"/>
+        <source>Layer “{}” could not be written for the backend: {}</source>
+        <translation>レイヤー「{}」をバックエンド用に書き出せませんでした: {}</translation>
+    </message>
 </context>
 </TS>
