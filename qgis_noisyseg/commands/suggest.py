@@ -18,6 +18,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--nodata", metavar="VALUE|none",
                    help="also treat pixels of this value in every band as nodata; 'none': every pixel is data "
                         "(default: the tiles' own masks, from export)")
+    p.add_argument("--aoi", metavar="FILE[:LAYER]",
+                   help="area of interest: a polygon layer in any CRS; only tiles that meet it are ranked, "
+                        "on their pixels inside it")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
@@ -28,14 +31,15 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..inference.model import OnnxSegmenter
     from ..inference.suggest import suggest_tiles
 
-    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data")], reporter)  # only its own file is replaced
+    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data"), (args.aoi, "--aoi")], reporter)  # only its own file is replaced
     if args.out:
         plan.file(args.out, "--out", "suggestions")
     plan.check()
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
     with plan.writing():
         outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
-                                batch_size=args.batch_size, out=args.out, nodata=args.nodata, reporter=reporter)
+                                batch_size=args.batch_size, out=args.out, nodata=args.nodata, aoi=args.aoi,
+                                reporter=reporter)
     if not reporter.json_lines:
         reporter.info(format_table(outputs["suggestions"]))
     return outputs

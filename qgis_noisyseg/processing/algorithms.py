@@ -177,10 +177,16 @@ class ExportAlgorithm(BackendAlgorithm):
         self.add(QgsProcessingParameterBoolean("OVERWRITE", tr("Replace the dataset folder if it exists"), False))
         self.addOutput(QgsProcessingOutputNumber("TILES", tr("Tiles written")))
         self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest")))
+        from .vector_algorithms import add_imagery_parameters
+
+        self.add(QgsProcessingParameterExtent("EXTENT", tr("Extent to render a web or memory layer over"), optional=True))
+        add_imagery_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
+        from .vector_algorithms import imagery_path
+
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        arguments = ["--image", layer_path(image, feedback)]
+        arguments = ["--image", imagery_path(self, parameters, context, feedback, image)]
         for layer in self.parameterAsLayerList(parameters, "LABELS", context):
             arguments += ["--labels", layer_path(layer, feedback)]
         return arguments
@@ -347,11 +353,17 @@ class PredictAlgorithm(BackendAlgorithm):
                                                          createByDefault=False))
         self.add(QgsProcessingParameterRasterDestination("OUTPUT", tr("Classes")))
         self.addOutput(QgsProcessingOutputRasterLayer("DISAGREEMENT", tr("Disagreement")))
+        from .vector_algorithms import add_aoi_parameter, add_imagery_parameters, add_vectorize_parameters
+
+        add_imagery_parameters(self), add_aoi_parameter(self), add_vectorize_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
+        from .vector_algorithms import aoi_arguments, imagery_path, is_file_layer, vectorize_arguments
+
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        arguments = ["--image", layer_path(image, feedback), "--overwrite"]
-        if parameters.get("EXTENT"):
+        arguments = ["--image", imagery_path(self, parameters, context, feedback, image), "--overwrite"]
+        arguments += aoi_arguments(self, parameters, context, feedback) + vectorize_arguments(self, parameters, context)
+        if parameters.get("EXTENT") and is_file_layer(image):  # a rendered layer covers the extent already
             extent = self.parameterAsExtent(parameters, "EXTENT", context, image.crs())
             arguments += ["--extent", *(repr(value) for value in (extent.xMinimum(), extent.yMinimum(),
                                                                   extent.xMaximum(), extent.yMaximum()))]
@@ -362,13 +374,13 @@ class PredictAlgorithm(BackendAlgorithm):
 
     def results(self, outputs: dict, parameters, context) -> dict:
         results = {"OUTPUT": outputs["classes"], "CONFIDENCE": outputs.get("confidence"),
-                   "DISAGREEMENT": outputs.get("disagreement")}
+                   "DISAGREEMENT": outputs.get("disagreement"), "VECTOR": outputs.get("vector")}
         if results["DISAGREEMENT"] and context.willLoadLayerOnCompletion(results["OUTPUT"]):
             details = QgsProcessingContext.LayerDetails(tr("Disagreement"), context.project(), "DISAGREEMENT",
                                                         QgsProcessingUtils.LayerHint.Raster)
             context.addLayerToLoadOnCompletion(results["DISAGREEMENT"], details)
-        for path in results.values():
-            if path and context.willLoadLayerOnCompletion(path):
+        for key, path in results.items():
+            if path and key != "VECTOR" and context.willLoadLayerOnCompletion(path):
                 context.layerToLoadOnCompletionDetails(path).setPostProcessor(DefaultStyleLoader.create())
         return results
 

@@ -1,0 +1,52 @@
+"""``noisyseg vectorize``: a prediction's class raster as styled polygons in a GeoPackage.
+
+rasterio + shapely + pyogrio only (no torch, no model)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prediction", required=True, help="class raster written by `noisyseg predict --out`")
+    p.add_argument("--out", required=True, help="GeoPackage to write (layer 'classes', styled by class)")
+    add_vector_options(p)
+    p.add_argument("--confidence", help="confidence raster to average per polygon "
+                                        "(default: PREDICTION_confidence.tif beside the prediction, if there is one)")
+    p.add_argument("--aoi", metavar="FILE[:LAYER]", help="polygon layer (any CRS): only pixels inside it are vectorized")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing GeoPackage that noisyseg wrote")
+
+
+def add_vector_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The options shared with ``predict --vectorize``."""
+    p.add_argument(f"--{prefix}min-area", type=float, metavar="MAP_UNITS2",
+                   help="drop polygons and fill holes smaller than this, in square map units (default: 4 pixels)")
+    p.add_argument(f"--{prefix}simplify", type=float, metavar="MAP_UNITS",
+                   help="simplification tolerance in map units (default: one pixel; 0 keeps the pixel outlines)")
+
+
+def default_confidence(prediction: Path):
+    candidate = prediction.with_name(f"{prediction.stem}_confidence.tif")
+    return candidate if candidate.is_file() else None
+
+
+def run(args: argparse.Namespace, reporter) -> dict:
+    import rasterio
+
+    from ..core.aoi import open_aoi
+    from ..core.outputs import plan_outputs
+    from ..inference.vectorize import check_prediction, vectorize
+
+    prediction = Path(args.prediction)
+    confidence = args.confidence or default_confidence(prediction)
+    plan = plan_outputs(args.overwrite, [(prediction, "--prediction"), (confidence, "--confidence"),
+                                         (args.aoi, "--aoi")], reporter)
+    plan.file(args.out, "--out", "vector")
+    plan.check()
+    check_prediction(prediction)
+    with rasterio.open(prediction) as src:
+        aoi = open_aoi(args.aoi, src.crs)
+    with plan.writing():
+        return vectorize(prediction, args.out, confidence_path=confidence, min_area=args.min_area,
+                         simplify=args.simplify, aoi=aoi, reporter=reporter)
