@@ -16,8 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore", message="Valid PROJ data directory not found")
 
-BENCHES = ("export", "predict", "train", "quality")
-DEFAULT = ("export", "predict", "train")  # quality runs only with --only quality (about half an hour)
+BENCHES = ("export", "predict", "train", "quality", "vectorize")
+DEFAULT = ("export", "predict", "train", "vectorize")  # quality runs only with --only quality (about half an hour)
 
 
 def main() -> int:
@@ -26,6 +26,7 @@ def main() -> int:
     parser.add_argument("--only", choices=BENCHES, action="append")
     parser.add_argument("--size", type=int, default=20000, help="export grid side in pixels (default 20000)")
     parser.add_argument("--no-label-efficiency", action="store_true", help="skip the (long) label-efficiency run")
+    parser.add_argument("--vectorize-sizes", default="5000,20000", help="raster sides for the vectorize runs")
     parser.add_argument("--variant", default="defaults", help="quality: the experiment variant (bench_quality.VARIANTS)")
     parser.add_argument("--predict-sizes", default="4096,16384", help="raster sides for the prediction memory runs")
     args = parser.parse_args()
@@ -45,6 +46,12 @@ def main() -> int:
             sizes = tuple(int(v) for v in args.predict_sizes.split(","))
             results["predict"] = bench_predict.run(out / "predict", sizes=sizes)
             print(bench_predict.report(results["predict"]), flush=True)
+        if name == "vectorize":
+            import bench_vectorize
+
+            sizes = tuple(int(v) for v in args.vectorize_sizes.split(","))
+            results["vectorize"] = bench_vectorize.run(out / "vectorize", sizes=sizes)
+            print(bench_vectorize.report(results["vectorize"]), flush=True)
         if name == "train":
             import bench_train
 

@@ -31,6 +31,8 @@ COMMANDS = {
     "corrupt": "Simulate label noise on a dataset (remove, shift, erode, dilate, rotate, flip)",
     "export-onnx": "Export a checkpoint as an ONNX model that carries its classes, bands and normalisation",
     "predict": "Predict a whole raster (or an extent) with an ONNX model, streamed, into styled GeoTIFFs",
+    "vectorize": "Write a prediction as polygons in a GeoPackage, styled by class, with mean confidence",
+    "compare-map": "Report, for every polygon of an old map, the predicted class and whether it changed",
     "demo": "Run the main job on the bundled Denmark Sentinel-2 scene",
     "pretrain": "Pretrain a segmentation model on noisy masks, with SimCLR, or both",
     "finetune": "Fine-tune a pretrained model on a few clean tiles",

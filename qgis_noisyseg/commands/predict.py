@@ -34,7 +34,9 @@ def run(args: argparse.Namespace, reporter) -> dict:
     if args.disagreement_with:
         disagreement_out = Path(args.disagreement_out or out.with_name(f"{out.stem}_disagreement.tif"))
     plan = plan_outputs(args.overwrite, [(args.model, "--model"), (args.image, "--image"),
-                                         (args.disagreement_with, "--disagreement-with")], reporter)
+                                         (args.disagreement_with, "--disagreement-with"), (args.aoi, "--aoi")], reporter)
+    if args.vectorize:
+        plan.file(args.vectorize, "--vectorize", "vector")
     for path, option, styled in ((out, "--out", True), (args.confidence, "--confidence", True),
                                  (args.probabilities, "--probabilities", False),
                                  (disagreement_out, "--disagreement-out", True)):
@@ -44,6 +46,14 @@ def run(args: argparse.Namespace, reporter) -> dict:
                 plan.file(Path(path).with_suffix(".qml"), f"{option} (its .qml style)", "style")
     plan.check()
     check_image(args.image, args.nodata)
+    aoi = None
+    if args.aoi:
+        import rasterio
+
+        from ..core.aoi import open_aoi
+
+        with rasterio.open(args.image) as src:
+            aoi = open_aoi(args.aoi, src.crs)
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
     field = None
     if disagreement_out is not None:  # checked before the whole raster is predicted, not after
@@ -51,14 +61,42 @@ def run(args: argparse.Namespace, reporter) -> dict:
         check_disagreement_source(args.disagreement_with, args.image, model_class_map(segmenter.classes), field)
     reporter.emit("info", message=f"predicting with {segmenter.provider}", provider=segmenter.provider)
     predict = predict_resampled if args.resample else predict_raster
-    with plan.writing():
-        outputs = predict(segmenter, args.image, out, confidence_path=args.confidence,
+    with plan.writing(), _confidence_for_polygons(args, out) as confidence:
+        outputs = predict(segmenter, args.image, out, confidence_path=confidence,
                           confidence_dtype=args.confidence_dtype, probabilities_path=args.probabilities,
                           extent=args.extent, tile=args.tile, overlap=args.overlap, batch_size=args.batch_size,
-                          nodata=args.nodata, force=args.force, reporter=reporter)
+                          nodata=args.nodata, aoi=aoi, force=args.force, reporter=reporter)
+        if not args.confidence:
+            outputs = {k: v for k, v in outputs.items() if not k.startswith("confidence")}
+        if args.vectorize:
+            from ..inference.vectorize import vectorize
+
+            outputs.update(vectorize(out, args.vectorize, confidence_path=confidence, min_area=args.vector_min_area,
+                                     simplify=args.vector_simplify, reporter=reporter))
         if disagreement_out is not None:
             outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
                                               class_map=model_class_map(segmenter.classes), field=field,
                                               reporter=reporter))
     outputs["provider"] = segmenter.provider
     return outputs
+
+
+def _confidence_for_polygons(args, out):
+    """``--confidence``, or with ``--vectorize`` alone a temporary one beside ``--out`` (for the
+    polygons' mean confidence), removed afterwards."""
+    import contextlib
+
+    from ..core.atomic import temporary_file
+
+    @contextlib.contextmanager
+    def temporary():
+        path = temporary_file(out)
+        try:
+            yield path
+        finally:
+            for leftover in (path, path.with_suffix(".qml")):
+                leftover.unlink(missing_ok=True)
+
+    if args.confidence or not args.vectorize:
+        return contextlib.nullcontext(args.confidence)
+    return temporary()

@@ -20,14 +20,15 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..inference.model import OnnxSegmenter
     from ..inference.suggest import suggest_tiles
 
-    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data")], reporter)  # only its own file is replaced
+    plan = plan_outputs(True, [(args.model, "--model"), (args.data, "--data"), (args.aoi, "--aoi")], reporter)  # only its own file is replaced
     if args.out:
         plan.file(args.out, "--out", "suggestions")
     plan.check()
     segmenter = OnnxSegmenter(args.model, device=args.device, threads=args.threads)
     with plan.writing():
         outputs = suggest_tiles(segmenter, args.data, top=args.top, by=args.by, split=args.split,
-                                batch_size=args.batch_size, out=args.out, nodata=args.nodata, reporter=reporter)
+                                batch_size=args.batch_size, out=args.out, nodata=args.nodata, aoi=args.aoi,
+                                reporter=reporter)
     if not reporter.json_lines:
         reporter.info(format_table(outputs["suggestions"]))
     return outputs

@@ -189,16 +189,31 @@ def _json_of(fmt: str, legacy_keys: set) -> Callable[[Path], bool]:
     return owned
 
 
+def _gpkg_is_ours(path: Path) -> bool:
+    """A GeoPackage of ``vectorize`` or ``compare-map``: its ``layer_styles`` table holds a
+    style that noisyseg stored (owner ``qgis_noisyseg``, the comment in the QML)."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT owner, styleQML FROM layer_styles").fetchall()
+    except sqlite3.Error:
+        return False
+    return any(owner == "qgis_noisyseg" and STYLE_COMMENT in (qml or "") for owner, qml in rows)
+
+
 FILE_OWNERS: dict[str, Callable[[Path], bool]] = {
     "geotiff": _geotiff_is_ours,
     "onnx": _onnx_is_ours,
     "style": _style_is_ours,
     "metrics": _json_of("noisyseg-metrics", {"miou", "per_class", "confusion_matrix"}),
     "suggestions": _json_of("noisyseg-suggestions", {"model", "dataset", "by", "tiles"}),
+    "vector": _gpkg_is_ours,
 }
 FILE_NOUNS = {"geotiff": "a noisyseg raster", "onnx": "a noisyseg ONNX model", "style": "a noisyseg style",
               "metrics": "noisyseg metrics (a JSON file of `noisyseg evaluate`)",
-              "suggestions": "a noisyseg suggestions file (a JSON file of `noisyseg suggest`)"}
+              "suggestions": "a noisyseg suggestions file (a JSON file of `noisyseg suggest`)",
+              "vector": "a noisyseg GeoPackage (of `noisyseg vectorize` or `compare-map`)"}
 
 
 # -- the plan -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import logging
 import math
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -86,8 +87,10 @@ def _check_tiles(root: Path, manifest: dict, tiles: list) -> None:
     ignore = manifest.get("ignore_index", 255)
     if not isinstance(ignore, int) or isinstance(ignore, bool) or not 0 <= ignore <= 255:
         raise _fail(root, f"manifest.json's ignore_index is {ignore!r}, not a value 0..255")
-    class_ids = {c.get("id") for c in manifest["classes"] if isinstance(c, dict)}
+    class_ids = {int(c["id"]) for c in manifest["classes"]
+                 if isinstance(c, dict) and str(c.get("id")).isdigit()} | {0}  # background is implied
     real_root = Path(os.path.realpath(root))
+    folders: dict = {}
     seen: set = set()
     for number, tile in enumerate(tiles, start=1):
         if not isinstance(tile, dict):
@@ -101,7 +104,7 @@ def _check_tiles(root: Path, manifest: dict, tiles: list) -> None:
         if tile.get("split") not in SPLITS:
             raise _fail(root, f"tile {tile_id} has split {tile.get('split')!r}, not train, val or test", REEXPORT)
         for key in ("image", "mask"):
-            check_tile_path(root, real_root, tile, key)
+            check_tile_path(root, real_root, tile, key, folders)
         histogram = tile.get("class_histogram", {})
         if not isinstance(histogram, dict):
             raise _fail(root, f"tile {tile_id}'s class_histogram is not an object", REEXPORT)
@@ -111,29 +114,41 @@ def _check_tiles(root: Path, manifest: dict, tiles: list) -> None:
                                   f"classes (the classes do not match the masks)")
 
 
-def check_tile_path(root: Path, real_root: Path, tile: dict, key: str) -> Path:
+def check_tile_path(root: Path, real_root: Path, tile: dict, key: str, _real_folders: dict | None = None) -> str:
     """``root / tile[key]``, refused unless it is a relative path to a readable file inside ``root``
-    (symbolic links resolved: a dataset's paths must not reach outside it)."""
+    (symbolic links resolved: a dataset's paths must not reach outside it). ``_real_folders``
+    caches the resolved folders (images/, masks/), so a tile costs one ``lstat`` unless it is a link."""
     tile_id = tile["id"]
     text = tile.get(key)
     if not isinstance(text, str) or not text:
         raise _fail(root, f"tile {tile_id} has no {key} path in manifest.json", REEXPORT)
-    relative = Path(text)
-    if relative.is_absolute() or ".." in relative.parts or (os.name == "nt" and relative.drive):
+    if os.path.isabs(text) or ".." in text.replace("\\", "/").split("/") or (os.name == "nt" and os.path.splitdrive(text)[0]):
         raise _fail(root, f"tile {tile_id}'s {key} {text!r} points outside the dataset folder; a dataset's paths "
                           "must be relative paths inside it", REEXPORT)
-    path = root / relative
-    real = Path(os.path.realpath(path))
-    if real != real_root and real_root not in real.parents:
-        raise _fail(root, f"{text} is a link to {real}, outside the dataset folder (tile {tile_id})", REEXPORT)
+    folders = {} if _real_folders is None else _real_folders
+    if "" not in folders:
+        folders[""] = (os.fspath(root), os.path.join(os.fspath(real_root), ""))
+    root_text, real_prefix = folders[""]
+    path = root_text + os.sep + text
+    parent, name = os.path.split(path)
+    if parent not in folders:
+        folders[parent] = os.path.realpath(parent) + os.sep
     try:
-        info = path.stat()
+        info = os.lstat(path)
     except FileNotFoundError:
         raise _fail(root, f"{text} is missing (tile {tile_id})", REEXPORT) from None
     except OSError as exc:
         raise _fail(root, f"{text} cannot be read ({exc.strerror}) (tile {tile_id})",
                     "make it readable, re-export the dataset or delete the tile from manifest.json") from None
-    if not path.is_file():
+    real = os.path.realpath(path) if stat.S_ISLNK(info.st_mode) else folders[parent] + name
+    if not real.startswith(real_prefix):
+        raise _fail(root, f"{text} is a link to {real}, outside the dataset folder (tile {tile_id})", REEXPORT)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            info = os.stat(path)
+        except OSError:
+            raise _fail(root, f"{text} is a broken link (tile {tile_id})", REEXPORT) from None
+    if not stat.S_ISREG(info.st_mode):
         raise _fail(root, f"{text} is not a file (tile {tile_id})", REEXPORT)
     if info.st_size == 0:
         raise _fail(root, f"{text} is empty (tile {tile_id})", REEXPORT)

@@ -472,6 +472,136 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Predict even a very large grid or with little free space</source>
         <translation>非常に大きなグリッドや空き容量が少なくても予測する</translation>
     </message>
+    <message>
+        <location filename="../processing/algorithms.py"/>
+        <source>Extent to render a web or memory layer over</source>
+        <translation>Web・メモリレイヤを描画する範囲</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Ground resolution to render a web or memory layer at (map units of the extent&apos;s CRS per pixel)</source>
+        <translation>Web・メモリレイヤを描画する地上解像度（範囲のCRSの地図単位/ピクセル）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Area of interest (polygons, any CRS): only tiles that meet it, nodata outside</source>
+        <translation>対象範囲（ポリゴン、任意のCRS）：交わるタイルのみ計算し、範囲外はnodata</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Polygons (GeoPackage)</source>
+        <translation>ポリゴン（GeoPackage）</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Layer “{}” is not a file: give the extent to render it over</source>
+        <translation>レイヤ「{}」はファイルではありません：描画する範囲を指定してください</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Rendering needs a projected CRS (metres); set the extent in one</source>
+        <translation>描画には投影座標系（メートル）が必要です。範囲を投影座標系で指定してください</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Rendering “{}” at {} units per pixel (RGB 8-bit; its licence is yours to respect)</source>
+        <translation>「{}」を1ピクセル{}単位で描画しています（RGB 8ビット。ライセンスの遵守は利用者の責任です）</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Rendered {} × {} pixels into {}</source>
+        <translation>{} × {} ピクセルを {} に描画しました</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Vectorize a prediction</source>
+        <translation>予測をベクタ化</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Writes a class raster of Predict as polygons in a GeoPackage: one layer with the class id and name, styled by class, the mean confidence per polygon (from the confidence raster beside it), simplified to about a pixel; polygons and holes smaller than the minimum area are dropped. Memory stays small whatever the raster&apos;s size. Existing output files are replaced.</source>
+        <translation>予測のクラスラスタをGeoPackageのポリゴンとして書き出します：クラスIDと名前を持つ1つのレイヤで、クラス別にスタイル設定され、ポリゴンごとの平均信頼度（隣の信頼度ラスタから）を持ち、約1ピクセルで単純化されます。最小面積未満のポリゴンと穴は除去されます。ラスタの大きさにかかわらずメモリ使用量は小さいままです。既存の出力ファイルは置き換えられます。</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Class raster (of Predict)</source>
+        <translation>クラスラスタ（予測の出力）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Confidence raster (default: the one beside it)</source>
+        <translation>信頼度ラスタ（既定：隣にあるもの）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Minimum area, square map units (default: 4 pixels)</source>
+        <translation>最小面積、地図単位の平方（既定：4ピクセル）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Simplification tolerance, map units (default: one pixel)</source>
+        <translation>単純化の許容値、地図単位（既定：1ピクセル）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Polygons</source>
+        <translation>ポリゴン</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Polygons written</source>
+        <translation>書き出したポリゴン数</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>The polygons are written as a GeoPackage: give a .gpkg file</source>
+        <translation>ポリゴンはGeoPackageとして書き出されます：.gpkgファイルを指定してください</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Predicted classes (polygons)</source>
+        <translation>予測クラス（ポリゴン）</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Compare an old map with a prediction</source>
+        <translation>旧地図と予測を比較</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>For every polygon of the old map: its old class, the predicted majority class and its share, the mean confidence, and whether it changed. The GeoPackage layer is sorted so that confident changes come first; changed polygons are drawn in red. With the model, the old map&apos;s values are mapped as in training. Existing output files are replaced.</source>
+        <translation>旧地図のすべてのポリゴンについて：旧クラス、予測の多数派クラスとその割合、平均信頼度、変化したかどうか。GeoPackageのレイヤは確信度の高い変化が先頭に来るよう並べられ、変化したポリゴンは赤で描かれます。モデルを指定すると、旧地図の値は学習時と同じ対応でクラスに割り当てられます。既存の出力ファイルは置き換えられます。</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Old map (polygons)</source>
+        <translation>旧地図（ポリゴン）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Class field of the old map (default: the model&apos;s training field)</source>
+        <translation>旧地図のクラスフィールド（既定：モデルの学習時のフィールド）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Model (model.onnx) that made the prediction</source>
+        <translation>予測を行ったモデル（model.onnx）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Map changes</source>
+        <translation>地図の変化</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>Changed polygons</source>
+        <translation>変化したポリゴン数</translation>
+    </message>
+    <message>
+        <location filename="../processing/vector_algorithms.py"/>
+        <source>The report is written as a GeoPackage: give a .gpkg file</source>
+        <translation>レポートはGeoPackageとして書き出されます：.gpkgファイルを指定してください</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegAnnotation</name>
@@ -1468,6 +1598,11 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Choose the encoder weights file (.pth), or no weights.</source>
         <translation>エンコーダの重みファイル（.pth）を選ぶか、重みなしにしてください。</translation>
     </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Limit to polygons</source>
+        <translation>ポリゴン内に限定</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegPlugin</name>
@@ -1503,6 +1638,54 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
 </context>
 <context>
+    <name>NoisySegRender</name>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Give the ground resolution to render the layer at (map units per pixel)</source>
+        <translation>レイヤを描画する地上解像度を指定してください（地図単位/ピクセル）</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Give the extent to render the layer over</source>
+        <translation>レイヤを描画する範囲を指定してください</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Rendering {} × {} pixels is too large; choose a smaller extent or a coarser resolution</source>
+        <translation>{} × {} ピクセルの描画は大きすぎます。範囲を小さくするか解像度を粗くしてください</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Layer “{}” has no data provider to render</source>
+        <translation>レイヤ「{}」には描画できるデータプロバイダがありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Layer “{}” cannot be rendered (its provider does not fit QGIS's raster pipe)</source>
+        <translation>レイヤ「{}」は描画できません（プロバイダがQGISのラスタパイプに合いません）</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Rendering “{}” was cancelled</source>
+        <translation>「{}」の描画はキャンセルされました</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Rendering “{}” failed ({}); check the layer draws on the map over that extent</source>
+        <translation>「{}」の描画に失敗しました（{}）。その範囲で地図上にレイヤが表示されるか確認してください</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Rendering {}</source>
+        <translation>{} を描画中</translation>
+    </message>
+    <message>
+        <location filename="../gui/render_layer.py"/>
+        <source>Rendering was cancelled</source>
+        <translation>描画はキャンセルされました</translation>
+    </message>
+</context>
+<context>
     <name>NoisySegSetup</name>
     <message>
         <location filename="../gui/setup_task.py"/>
@@ -1523,6 +1706,144 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/setup_task.py"/>
         <source>{} failed (exit {}): {}</source>
         <translation>{} が失敗しました（終了コード {}）：{}</translation>
+    </message>
+</context>
+<context>
+    <name>NoisySegVectors</name>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Only the tiles that meet these polygons (any CRS) are computed; pixels outside them are nodata.</source>
+        <translation>これらのポリゴン（任意のCRS）と交わるタイルだけを計算し、外側のピクセルはnodataになります。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Limit to polygons</source>
+        <translation>ポリゴン内に限定</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Also write the classes as polygons (GeoPackage)</source>
+        <translation>クラスをポリゴンとしても書き出す（GeoPackage）</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Simplified to about a pixel; polygons and holes under 4 pixels dropped; mean confidence per polygon.</source>
+        <translation>約1ピクセルで単純化し、4ピクセル未満のポリゴンと穴は除去、ポリゴンごとに平均信頼度を付けます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>List the old map&apos;s polygons that changed</source>
+        <translation>旧地図の変化したポリゴンを一覧にする</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>For every polygon of the first label layer: its old class, the predicted class and share, the mean confidence; confident changes first.</source>
+        <translation>最初のラベルレイヤの各ポリゴンについて：旧クラス、予測クラスとその割合、平均信頼度。確信度の高い変化が先頭です。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Zoom to next change</source>
+        <translation>次の変化にズーム</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>The map-change list needs a vector label layer (step 1).</source>
+        <translation>地図の変化一覧にはベクタのラベルレイヤが必要です（ステップ1）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Comparing with the old map</source>
+        <translation>旧地図と比較しています</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>classes (polygons)</source>
+        <translation>クラス（ポリゴン）</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>changes in the old map</source>
+        <translation>旧地図の変化</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>QGIS cannot open {}</source>
+        <translation>QGISで {} を開けません</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>{changed} of {compared} polygons changed</source>
+        <translation>{compared} 個中 {changed} 個のポリゴンが変化</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>No polygon changed</source>
+        <translation>変化したポリゴンはありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Change {n} of {total}: {old} → {new} ({share:.0%} of the polygon, confidence {confidence})</source>
+        <translation>変化 {n} / {total}：{old} → {new}（ポリゴンの {share:.0%}、信頼度 {confidence}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>This layer is not a file: render it first</source>
+        <translation>このレイヤはファイルではありません：先に描画してください</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Drawn over the current map extent into a GeoTIFF (RGB 8-bit) in the work folder, which export and predict then read.</source>
+        <translation>現在の地図範囲を作業フォルダ内のGeoTIFF（RGB 8ビット）に描画し、エクスポートと予測はそのファイルを読みます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>WMS, WMTS, XYZ, memory and virtual layers are rendered through QGIS&apos;s raster pipe, in blocks. The licence and terms of use of a basemap are yours to respect.</source>
+        <translation>WMS、WMTS、XYZ、メモリ、仮想レイヤはQGISのラスタパイプでブロックごとに描画されます。背景地図のライセンスと利用規約の遵守は利用者の責任です。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Ground resolution</source>
+        <translation>地上解像度</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source> m/px</source>
+        <translation> m/ピクセル</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Render to GeoTIFF</source>
+        <translation>GeoTIFFに描画</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Choose a work folder.</source>
+        <translation>作業フォルダを選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Set the project to a projected CRS (metres) to render at a ground resolution.</source>
+        <translation>地上解像度で描画するには、プロジェクトを投影座標系（メートル）にしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Rendering “{}” into {} (progress and Cancel in QGIS's task bar)</source>
+        <translation>「{}」を {} に描画しています（進捗とキャンセルはQGISのタスクバーにあります）</translation>
+    </message>
+    <message>
+        <location filename="../gui/vector_results.py"/>
+        <source>Rendered {w} × {h} pixels; the imagery is now {path}</source>
+        <translation>{w} × {h} ピクセルを描画しました。画像は {path} になりました</translation>
+    </message>
+    <message>
+        <location filename="../gui/aoi_layer.py"/>
+        <source>Layer “{}” has no polygons to use as the area of interest</source>
+        <translation>レイヤー「{}」には対象範囲として使えるポリゴンがありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/aoi_layer.py"/>
+        <source>Layer “{}” could not be written for the backend: {}</source>
+        <translation>レイヤー「{}」をバックエンド用に書き出せませんでした: {}</translation>
     </message>
 </context>
 </TS>

@@ -37,7 +37,7 @@ RASTER_KINDS = {"classes": Resampling.nearest, "confidence": Resampling.bilinear
 def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike", out_path: "str | os.PathLike", *,
                       confidence_path=None, confidence_dtype: str = "uint8", probabilities_path=None,
                       extent: Optional[Sequence[float]] = None, tile=None, overlap=None, batch_size: int = 4,
-                      nodata: Optional[str] = None, force: bool = False,
+                      nodata: Optional[str] = None, aoi=None, force: bool = False,
                       reporter: Optional[Reporter] = None) -> dict[str, str]:
     if not segmenter.resolution:
         raise UserError("--resample needs the model's ground sample distance, and this model does not record one")
@@ -47,6 +47,11 @@ def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike",
         window = Window(0, 0, src.width, src.height)
         if extent is not None:
             window = extent_window(src.transform, src.width, src.height, extent)
+        if aoi is not None:
+            from .sliding import aoi_window
+
+            window = aoi_window(aoi, src, window)
+            extent = rasterio.windows.bounds(window, src.transform)
         target = {"crs": src.crs, "transform": src.window_transform(window),
                   "width": int(window.width), "height": int(window.height)}
         model_x, model_y = segmenter.resolution
@@ -61,7 +66,8 @@ def predict_resampled(segmenter: OnnxSegmenter, image_path: "str | os.PathLike",
                     segmenter, vrt, tmp / "classes.tif", confidence_dtype=confidence_dtype,
                     confidence_path=tmp / "confidence.tif" if finals["confidence"] else None,
                     probabilities_path=tmp / "probabilities.tif" if finals["probabilities"] else None,
-                    extent=extent, tile=tile, overlap=overlap, batch_size=batch_size, nodata=nodata, force=force, reporter=reporter)
+                    extent=extent, tile=tile, overlap=overlap, batch_size=batch_size, nodata=nodata, aoi=aoi,
+                    force=force, reporter=reporter)
             with contextlib.ExitStack() as renames:
                 outputs = {}
                 for kind, final in finals.items():

@@ -38,8 +38,11 @@ def suggest_tiles(
     batch_size: int = 8,
     out: "Optional[str | os.PathLike]" = None,
     nodata: Optional[str] = None,
+    aoi: Optional[str] = None,
     reporter: Optional[Reporter] = None,
 ) -> dict:
+    """Scores the tiles of ``data``; with ``aoi`` (``--aoi FILE[:LAYER]``, any CRS) only the
+    tiles that meet it, and only their pixels inside it."""
     reporter = reporter or Reporter(quiet=True)
     if by not in RANKINGS:
         raise UserError(f"--by must be one of {', '.join(RANKINGS)}, got {by!r}")
@@ -59,11 +62,21 @@ def suggest_tiles(
     tiles = dataset.split(None if split == "all" else split)
     if not tiles:
         raise UserError(f"dataset {dataset.root} has no {split} tiles; pick another --split")
+    area = None
+    if aoi:
+        from rasterio.crs import CRS
+
+        from ..core.aoi import AreaOfInterest
+
+        area = AreaOfInterest(aoi, CRS.from_wkt(dataset.manifest["crs_wkt"]))
+        tiles = [tile for tile in tiles if area.intersects(_tile_bounds(tile))]
+        if not tiles:
+            raise UserError(f"--aoi {aoi} meets none of the dataset's {split} tiles; choose an area over them")
 
     scored = []
     for start in range(0, len(tiles), batch_size):
         batch = tiles[start:start + batch_size]
-        scored.extend(_score_batch(segmenter, dataset, batch, by, same_classes, nodata))
+        scored.extend(_score_batch(segmenter, dataset, batch, by, same_classes, nodata, area))
         reporter.progress("suggest", start + len(batch), len(tiles))
     ranked = sorted(scored, key=lambda s: (s["score"] is None, -(s["score"] or 0.0), s["tile_id"]))
     suggestions = [s for s in ranked if s["score"] is not None][:top]
@@ -99,12 +112,14 @@ def _warn_on_resolution_mismatch(segmenter: OnnxSegmenter, dataset: Dataset, rep
 
 
 def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], by: str, same_classes: bool,
-                 nodata=None) -> list[dict]:
+                 nodata=None, area=None) -> list[dict]:
     fill = segmenter.metadata.mean[:, None, None]  # invalid pixels become 0 after normalisation
     reads = [_with_nodata(dataset.read_tile(tile), nodata) for tile in tiles]
+    if area is not None:  # outside the AOI: nodata, and not labelled
+        reads = [_inside(area, tile, read, dataset.ignore_index) for tile, read in zip(tiles, reads)]
     shapes = {mask.shape for _, _, mask in reads}
     if len(shapes) > 1:  # tiles of one dataset share a size; predict them one at a time otherwise
-        return [s for tile in tiles for s in _score_batch(segmenter, dataset, [tile], by, same_classes, nodata)]
+        return [s for tile in tiles for s in _score_batch(segmenter, dataset, [tile], by, same_classes, nodata, area)]
     height, width = shapes.pop()
     pad_rows, pad_cols = -height % PAD_MULTIPLE, -width % PAD_MULTIPLE
     pixels = np.stack([np.where(valid[None], image.astype(np.float32), fill) for image, valid, _ in reads])
@@ -123,6 +138,22 @@ def _score_batch(segmenter: OnnxSegmenter, dataset: Dataset, tiles: list[dict], 
         results.append({"tile_id": tile["id"], "score": tile_score(confidence, disagreement, by),
                         "confidence": confidence, "disagreement": disagreement, "split": tile["split"]})
     return results
+
+
+def _tile_bounds(tile: dict) -> tuple[float, float, float, float]:
+    from affine import Affine
+    from rasterio.transform import array_bounds
+
+    window = tile["window"]
+    return array_bounds(window["height"], window["width"], Affine(*tile["transform"]))
+
+
+def _inside(area, tile: dict, read: tuple, ignore: int) -> tuple:
+    from affine import Affine
+
+    image, valid, mask = read
+    inside = area.mask(Affine(*tile["transform"]), valid.shape)
+    return image, valid & inside, np.where(inside, mask, ignore).astype(mask.dtype)
 
 
 def _with_nodata(read: tuple, nodata) -> tuple:

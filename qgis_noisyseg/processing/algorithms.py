@@ -14,7 +14,8 @@ from pathlib import Path
 from qgis.core import (QgsMapLayer, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputFile,
                        QgsProcessingOutputNumber, QgsProcessingOutputRasterLayer, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile, QgsProcessingUtils)
+                       QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
+                       QgsProcessingParameterNumber, QgsProcessingUtils)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
@@ -138,7 +139,7 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
             return self.parameterAsFields(parameters, name, context)[0]
         if kind == "folderDestination":
             return self.output_folder(parameters, context, name)
-        if kind == "rasterDestination":
+        if kind in ("rasterDestination", "vectorDestination"):
             return self.parameterAsOutputLayer(parameters, name, context)
         if kind == "file":
             return self.parameterAsFile(parameters, name, context)
@@ -151,6 +152,16 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
         if folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         return str(folder)
+
+    def add_number(self, name: str, description: str, kind=INTEGER, default=None, minimum=None, maximum=None,
+                   optional: bool = False, advanced: bool = False) -> None:
+        """A number that is no command option (Processing's own, such as the render resolution)."""
+        parameter = QgsProcessingParameterNumber(name, description, kind, default, optional)
+        if minimum is not None:
+            parameter.setMinimum(minimum)
+        if maximum is not None:
+            parameter.setMaximum(maximum)
+        self.add(parameter, advanced)
 
     def add(self, parameter: QgsProcessingParameterDefinition, advanced: bool = False) -> None:
         if advanced:
@@ -193,10 +204,16 @@ class ExportAlgorithm(BackendAlgorithm):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputNumber("TILES", tr("Tiles written")))
         self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest")))
+        from .vector_algorithms import add_imagery_parameters
+
+        self.add(QgsProcessingParameterExtent("EXTENT", tr("Extent to render a web or memory layer over"), optional=True))
+        add_imagery_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
+        from .vector_algorithms import imagery_path
+
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        arguments = ["--image", layer_path(image, feedback)]
+        arguments = ["--image", imagery_path(self, parameters, context, feedback, image)]
         for layer in self.parameterAsLayerList(parameters, "LABELS", context):
             arguments += ["--labels", layer_path(layer, feedback)]
         return arguments
@@ -316,7 +333,7 @@ class PredictAlgorithm(BackendAlgorithm):
     command = "predict"
     spec = PredictOptions
     names = {"image": "INPUT", "out": "OUTPUT", "batch_size": "BATCH"}
-    handled = ("image", "extent", "disagreement_with", "overwrite")
+    handled = ("image", "extent", "disagreement_with", "overwrite", "aoi", "vectorize")  # vector_algorithms adds them
     title = QT_TRANSLATE_NOOP("NoisySeg", "Predict with an ONNX model")
     help_text = QT_TRANSLATE_NOOP("NoisySeg",
         "Predicts the classes of a raster (or of an extent of it) with a model.onnx from the backend's "
@@ -333,11 +350,17 @@ class PredictAlgorithm(BackendAlgorithm):
                      "probabilities", "disagreement_out", "out", "force"):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputRasterLayer("DISAGREEMENT", tr("Disagreement")))
+        from .vector_algorithms import add_aoi_parameter, add_imagery_parameters, add_vectorize_parameters
+
+        add_imagery_parameters(self), add_aoi_parameter(self), add_vectorize_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
+        from .vector_algorithms import aoi_arguments, imagery_path, is_file_layer, vectorize_arguments
+
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        arguments = ["--image", layer_path(image, feedback), "--overwrite"]
-        if parameters.get("EXTENT"):
+        arguments = ["--image", imagery_path(self, parameters, context, feedback, image), "--overwrite"]
+        arguments += aoi_arguments(self, parameters, context, feedback) + vectorize_arguments(self, parameters, context)
+        if parameters.get("EXTENT") and is_file_layer(image):  # a rendered layer covers the extent already
             extent = self.parameterAsExtent(parameters, "EXTENT", context, image.crs())
             arguments += ["--extent", *(repr(value) for value in (extent.xMinimum(), extent.yMinimum(),
                                                                   extent.xMaximum(), extent.yMaximum()))]
@@ -348,13 +371,14 @@ class PredictAlgorithm(BackendAlgorithm):
 
     def results(self, outputs: dict, parameters, context) -> dict:
         results = {"OUTPUT": outputs["classes"], "CONFIDENCE": outputs.get("confidence"),
-                   "PROBABILITIES": outputs.get("probabilities"), "DISAGREEMENT": outputs.get("disagreement")}
+                   "PROBABILITIES": outputs.get("probabilities"), "DISAGREEMENT": outputs.get("disagreement"),
+                   "VECTOR": outputs.get("vector")}
         if results["DISAGREEMENT"] and context.willLoadLayerOnCompletion(results["OUTPUT"]):
             details = QgsProcessingContext.LayerDetails(tr("Disagreement"), context.project(), "DISAGREEMENT",
                                                         QgsProcessingUtils.LayerHint.Raster)
             context.addLayerToLoadOnCompletion(results["DISAGREEMENT"], details)
-        for path in results.values():
-            if path and context.willLoadLayerOnCompletion(path):
+        for key, path in results.items():
+            if path and key != "VECTOR" and context.willLoadLayerOnCompletion(path):
                 context.layerToLoadOnCompletionDetails(path).setPostProcessor(DefaultStyleLoader.create())
         return results
 

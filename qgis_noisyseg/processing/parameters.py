@@ -15,7 +15,8 @@ from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessi
                        QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
+                       QgsProcessingParameterVectorDestination, QgsProcessingParameterVectorLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..spec.fields import Option, SpecError
@@ -58,6 +59,12 @@ def parameter(option: Option, name: Optional[str] = None, description: Optional[
                                                     optional=optional)
     elif kind == "field":
         made = QgsProcessingParameterField(name, text, None, parent, optional=optional)
+    elif kind == "aoi":
+        made = QgsProcessingParameterVectorLayer(name, text, [QgsProcessing.SourceType.TypeVectorPolygon],
+                                                 optional=optional)
+    elif kind == "vector-out":
+        made = QgsProcessingParameterVectorDestination(name, text, QgsProcessing.SourceType.TypeVectorPolygon,
+                                                       optional=optional, createByDefault=not optional)
     elif kind == "extent":
         made = QgsProcessingParameterExtent(name, text, optional=optional)
     elif option.type in (int, float):

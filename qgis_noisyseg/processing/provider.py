@@ -7,6 +7,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import ALGORITHMS, ICON
 from .runner import tr
+from .vector_algorithms import VECTOR_ALGORITHMS
 
 
 class NoisySegProvider(QgsProcessingProvider):
@@ -20,8 +21,11 @@ class NoisySegProvider(QgsProcessingProvider):
         return QIcon(str(ICON))
 
     def loadAlgorithms(self) -> None:  # noqa: N802 (QGIS's name)
-        for algorithm in ALGORITHMS:
+        for algorithm in ALGORITHMS + VECTOR_ALGORITHMS:
             self.addAlgorithm(algorithm())
 
     def supportedOutputRasterLayerExtensions(self) -> list[str]:  # noqa: N802
         return ["tif"]  # the backend writes GeoTIFF
+
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:  # noqa: N802
+        return ["gpkg"]  # vectorize and compare-map write GeoPackages

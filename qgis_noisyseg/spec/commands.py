@@ -132,6 +132,12 @@ def _base_width(help_text: str, label: str):
                   advanced=True)
 
 
+AOI_HELP = "area of interest: a polygon layer in any CRS"
+MIN_AREA_HELP = "drop polygons and fill holes smaller than this, in square map units (default: 4 pixels)"
+SIMPLIFY_HELP = "simplification tolerance in map units (default: one pixel; 0 keeps the pixel outlines)"
+VECTOR_CLI_ONLY = "Processing: run Vectorize on the prediction for other sizes"
+
+
 # Commands ----------------------------------------------------------------------------------
 
 @dataclass(kw_only=True)
@@ -306,11 +312,71 @@ class PredictOptions(OnnxDeviceGroup, OverwriteGroup):
                             "the image's", advanced=True, label=QT_TRANSLATE_NOOP("NoisySeg", "Read the image at the model's resolution"))
     nodata: Optional[str] = option("--nodata", None, NODATA_HELP, metavar="VALUE|none", advanced=True,
                                    label=QT_TRANSLATE_NOOP("NoisySeg", "Nodata value of the image (a number or none)"))
+    aoi: Optional[str] = option("--aoi", None, AOI_HELP + "; only tiles that meet it are predicted, pixels outside "
+                                "it are nodata", metavar="FILE[:LAYER]", kind="aoi",
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Area of interest (polygons, any CRS): only tiles "
+                                                        "that meet it, nodata outside"))
+    vectorize: Optional[str] = option("--vectorize", None, "also write the classes as polygons into this GeoPackage "
+                                      "(see `noisyseg vectorize`)", metavar="OUT.gpkg", kind="vector-out",
+                                      label=QT_TRANSLATE_NOOP("NoisySeg", "Polygons (GeoPackage)"))
+    vector_min_area: Optional[float] = option("--vector-min-area", None, MIN_AREA_HELP, type=float, minimum=0.0,
+                                              metavar="MAP_UNITS2", cli_only=VECTOR_CLI_ONLY)
+    vector_simplify: Optional[float] = option("--vector-simplify", None, SIMPLIFY_HELP, type=float, minimum=0.0,
+                                              metavar="MAP_UNITS", cli_only=VECTOR_CLI_ONLY)
     overwrite: bool = option("--overwrite", False, "replace existing outputs",
                              cli_only="Processing replaces its destinations itself")
     force: bool = option("--force", False, f"predict even more than {PREDICT_MAX_TILES:,} tiles, or where the free "
                          "space looks too small", advanced=True,
                          label=QT_TRANSLATE_NOOP("NoisySeg", "Predict even a very large grid or with little free space"))
+
+
+@dataclass(kw_only=True)
+class VectorizeOptions(OverwriteGroup):
+    prediction: Optional[str] = option("--prediction", None, "class raster written by `noisyseg predict --out`",
+                                       required=True, kind="raster",
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Class raster (of Predict)"))
+    out: Optional[str] = option("--out", None, "GeoPackage to write (layer 'classes', styled by class)", required=True,
+                                kind="vector-out", label=QT_TRANSLATE_NOOP("NoisySeg", "Polygons"))
+    min_area: Optional[float] = option("--min-area", None, MIN_AREA_HELP, type=float, minimum=0.0, metavar="MAP_UNITS2",
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Minimum area, square map units (default: 4 pixels)"))
+    simplify: Optional[float] = option("--simplify", None, SIMPLIFY_HELP, type=float, minimum=0.0, metavar="MAP_UNITS",
+                                       advanced=True,
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Simplification tolerance, map units (default: one pixel)"))
+    confidence: Optional[str] = option("--confidence", None, "confidence raster to average per polygon (default: "
+                                       "PREDICTION_confidence.tif beside the prediction, if there is one)", kind="file",
+                                       extension="tif",
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Confidence raster (default: the one beside it)"))
+    aoi: Optional[str] = option("--aoi", None, "polygon layer (any CRS): only pixels inside it are vectorized",
+                                metavar="FILE[:LAYER]", kind="aoi",
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Area of interest (polygons, any CRS): only tiles "
+                                                        "that meet it, nodata outside"))
+    overwrite: bool = option("--overwrite", False, "replace an existing GeoPackage that noisyseg wrote",
+                             cli_only="Processing replaces its destinations itself")
+
+
+@dataclass(kw_only=True)
+class CompareMapOptions(OverwriteGroup):
+    prediction: Optional[str] = option("--prediction", None, "class raster written by `noisyseg predict --out`",
+                                       required=True, kind="raster",
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Class raster (of Predict)"))
+    labels: Optional[str] = option("--labels", None, "the old map: a polygon layer (FILE.gpkg:LAYER, .shp, ...)",
+                                   required=True, metavar="OLD_MAP", kind="layer",
+                                   label=QT_TRANSLATE_NOOP("NoisySeg", "Old map (polygons)"))
+    field: Optional[str] = option("--field", None, "the old map's class field (default: the field the model was "
+                                  "trained from)", label=QT_TRANSLATE_NOOP("NoisySeg", "Class field of the old map "
+                                                                           "(default: the model's training field)"))
+    model: Optional[str] = option("--model", None, "model.onnx that made the prediction: its classes' source values "
+                                  "map the field's values (default: a value matches a class by name or id)",
+                                  kind="file", extension="onnx",
+                                  label=QT_TRANSLATE_NOOP("NoisySeg", "Model (model.onnx) that made the prediction"))
+    confidence: Optional[str] = option("--confidence", None, "confidence raster (default: PREDICTION_confidence.tif "
+                                       "beside the prediction)", kind="file", extension="tif",
+                                       label=QT_TRANSLATE_NOOP("NoisySeg", "Confidence raster (default: the one beside it)"))
+    out: Optional[str] = option("--out", None, "GeoPackage to write, layer 'map_changes' (default: "
+                                "PREDICTION_changes.gpkg)", kind="vector-out",
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Map changes"))
+    overwrite: bool = option("--overwrite", False, "replace an existing GeoPackage that noisyseg wrote",
+                             cli_only="Processing replaces its destinations itself")
 
 
 @dataclass(kw_only=True)
@@ -330,6 +396,8 @@ class SuggestOptions(OnnxDeviceGroup):
     nodata: Optional[str] = option("--nodata", None, "also treat pixels of this value in every band as nodata; 'none': "
                                    "every pixel is data (default: the tiles' own masks, from export)",
                                    metavar="VALUE|none", cli_only="the panel's annotate step suggests")
+    aoi: Optional[str] = option("--aoi", None, AOI_HELP + "; only tiles that meet it are ranked, on their pixels "
+                                "inside it", metavar="FILE[:LAYER]", cli_only="the panel's annotate step suggests")
     batch_size: int = option("--batch-size", 8, "tiles per batch", type=int, minimum=1,
                              cli_only="the panel's annotate step suggests")
     device: str = option("--device", "auto", "onnxruntime's execution provider", choices=C.ONNX_DEVICES,
@@ -497,6 +565,7 @@ STUDIES = {"label-efficiency": LabelEfficiencyStudyOptions, "noise": NoiseStudyO
 # The options class of every command (``study`` has one per kind, in STUDIES).
 COMMANDS = {
     "export": ExportOptions, "corrupt": CorruptOptions, "export-onnx": ExportOnnxOptions, "predict": PredictOptions,
+    "vectorize": VectorizeOptions, "compare-map": CompareMapOptions,
     "demo": DemoOptions, "pretrain": PretrainOptions, "finetune": FinetuneOptions, "evaluate": EvaluateOptions,
     "analyze": AnalyzeOptions, "clean": CleanOptions, "suggest": SuggestOptions, "env": EnvOptions,
 }

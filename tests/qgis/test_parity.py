@@ -11,11 +11,12 @@ from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterNu
 from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
 
 from qgis_noisyseg.processing.algorithms import ALGORITHMS
+from qgis_noisyseg.processing.vector_algorithms import VECTOR_ALGORITHMS
 from qgis_noisyseg.spec import choices as C
 from qgis_noisyseg.spec.commands import COMMANDS, STUDIES, ExportOptions, FinetuneOptions, PretrainOptions
 from qgis_noisyseg.spec.fields import option_named, options_of
 
-WITH_ALGORITHM = {algorithm.command: algorithm for algorithm in ALGORITHMS}
+WITH_ALGORITHM = {algorithm.command: algorithm for algorithm in ALGORITHMS + VECTOR_ALGORITHMS}
 
 
 def initialised(algorithm_class):

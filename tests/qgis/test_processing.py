@@ -23,7 +23,8 @@ from qgis_noisyseg.bridge import process as bridge_process
 from tests.conftest import DENMARK, REPO
 from tests.inference.inference_helpers import CRS, TRANSFORM, conv_model, metadata, smooth_image, write_image
 
-ALGORITHMS = ["noisyseg:export", "noisyseg:finetune", "noisyseg:predict", "noisyseg:pretrain"]
+ALGORITHMS = ["noisyseg:compare-map", "noisyseg:export", "noisyseg:finetune", "noisyseg:predict", "noisyseg:pretrain",
+              "noisyseg:vectorize"]
 CLASSES = [{"id": 0, "name": "background", "color": "#000000", "values": []},
            {"id": 1, "name": "barley", "color": "#e6c35c", "values": ["barley"]},
            {"id": 2, "name": "wheat", "color": "#4daf4a", "values": ["wheat"]}]

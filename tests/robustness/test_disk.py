@@ -174,6 +174,18 @@ def test_the_space_check_lets_an_export_that_fits_through(inputs: Path, mount_tm
     assert sorted(p.name for p in disk.iterdir()) == ["ds"]
 
 
+def test_the_space_check_lets_a_prediction_that_fits_through(inputs: Path, mount_tmpfs, run_cli):
+    """Class ids and confidence of the scene, about 150 KB estimated, on the empty 5 MB disk; the
+    probabilities (7 x 4.4 B/px, about 5.8 MB) would not fit, and are refused up front."""
+    disk = mount_tmpfs()
+    result = run_cli(*predict(inputs, disk / "p.tif", "--confidence", disk / "c.tif"))
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in disk.iterdir()) == ["c.qml", "c.tif", "p.qml", "p.tif"]
+    refused = run_cli(*predict(inputs, disk / "q.tif", "--probabilities", disk / "prob.tif"), "--json")
+    assert_refused(refused, "not enough space for the prediction")
+    assert sorted(p.name for p in disk.iterdir()) == ["c.qml", "c.tif", "p.qml", "p.tif"]
+
+
 # -- a read-only folder -------------------------------------------------------------------------
 
 READ_ONLY = [

@@ -39,6 +39,10 @@ class AnnotateStep(StepPage):
         suggest_row.addWidget(self.suggest_button)
         suggest_row.addLayout(fields)
         layout.addLayout(suggest_row)
+        from ..vector_results import AreaOfInterest
+
+        self.aoi = AreaOfInterest("noisyseg_suggest_aoi")
+        fields.addRow(tr("Limit to polygons"), self.aoi)
         row = QHBoxLayout()
         row.addWidget(self._button(tr("Prefill selected tiles"), "noisyseg_prefill", self.prefill_selected))
         row.addWidget(self._button(tr("Edit clean labels"), "noisyseg_edit", self.start_editing))
@@ -128,9 +132,12 @@ class AnnotateStep(StepPage):
             annotation.select_tiles(package, list(scores))
             self.dock.iface.mapCanvas().zoomToSelected(package.tiles)
 
+        aoi = self.aoi.arguments(self.dock.show_message)
+        if aoi is None:
+            return False
         return self.dock.run([Step(tr("Ranking tiles by the model's uncertainty"),
                                    ["suggest", "--model", model, "--data", self.state["dataset"],
-                                    "--top", self.top.value()], suggested)])
+                                    "--top", self.top.value(), *aoi], suggested)])
 
     def prefill_selected(self) -> int:
         package = self.current_package() or self.open_package()

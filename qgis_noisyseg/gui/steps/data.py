@@ -28,6 +28,10 @@ class DataStep(StepPage):
         self.image.setObjectName("noisyseg_image")
         self.image.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         fields.addRow(tr("Imagery"), self.image)
+        from ..vector_results import RenderBox  # a web or memory layer is rendered into a GeoTIFF first
+
+        self.render_box = RenderBox(dock, self.image)
+        fields.addRow(self.render_box)
         self.labels = QListWidget()
         self.labels.setObjectName("noisyseg_label_layers")
         self.labels.setMaximumHeight(90)

@@ -33,6 +33,10 @@ class PredictStep(StepPage):
         self.compare.setObjectName("noisyseg_disagreement")
         self.compare.setChecked(True)
         fields.addRow(self.compare)
+        from ..vector_results import VectorResults  # area of interest, polygons, map changes
+
+        self.vectors = VectorResults(dock)
+        fields.addRow(self.vectors)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setObjectName("noisyseg_opacity")
         self.opacity.setRange(0, 100)
@@ -119,9 +123,16 @@ class PredictStep(StepPage):
                     arguments += ["--disagreement-field", self.dock.data_step.field.currentField()]
         if self.extent.currentData() == "canvas":
             arguments += ["--extent", *self._canvas_extent(image)]
+        more = self.vectors.predict_arguments(outputs)
+        if more is None:
+            return False
+        arguments += more
         folder.mkdir(parents=True, exist_ok=True)
         name = tr("prediction {} ({})").format(number, Path(model).parent.name)
-        return self.dock.run([Step(tr("Predicting"), arguments, lambda result: self._add_layers(name, model, result))])
+        steps = [Step(tr("Predicting"), arguments, lambda result: self._add_layers(name, model, result))]
+        compare = self.vectors.compare_step(model, outputs["classes"], lambda result: self.vectors.add_changes(
+            result, group(QgsProject.instance(), name, group(QgsProject.instance(), GROUP))))
+        return self.dock.run(steps + ([compare] if compare else []))
 
     def _canvas_extent(self, image) -> list[str]:
         canvas = self.dock.iface.mapCanvas()
@@ -139,6 +150,7 @@ class PredictStep(StepPage):
             if result.get(key):
                 layers.append(add_raster(project, result[key], f"{title}", into,
                                               opacity if key == "classes" else None))
+        self.vectors.add_polygons(result, into)
         self.layer_ids = [layer.id() for layer in layers]
         for child in into.children()[1:]:
             child.setItemVisibilityChecked(False)  # the classes on top; the others one click away
