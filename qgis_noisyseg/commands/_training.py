@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any, Optional
 
+from ..spec.names import MANIFEST
+
 
 def train_options(args: argparse.Namespace):
     """The backend's TrainOptions; the values were checked against the spec (spec/commands.py)."""
@@ -69,7 +71,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
         if dest not in explicit and dest in saved:
             setattr(args, dest, saved[dest])
     digest = config.get("dataset_sha256")
-    if digest and digest != sha256_of([Path(dataset.root) / "manifest.json"]):
+    if digest and digest != sha256_of([Path(dataset.root) / MANIFEST]):
         raise UserError(f"dataset {dataset.root} changed since {args.out} was started (its manifest differs); "
                         "resume on the same dataset, or start a new run with --overwrite")
     return checkpoint
@@ -142,7 +144,7 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "ignore_index": dataset.ignore_index,
         "nodata": manifest["image"].get("nodata"),
         "dataset": str(Path(dataset.root).resolve()),
-        "dataset_sha256": sha256_of([Path(dataset.root) / "manifest.json"]),
+        "dataset_sha256": sha256_of([Path(dataset.root) / MANIFEST]),
         "training": asdict(options),
         "package_version": __version__,
         **extra,

@@ -38,6 +38,7 @@ from .outputs import plan_outputs
 from .dataset import Dataset, class_histogram
 from .errors import UserError
 from .progress import Reporter
+from ..spec.names import MANIFEST
 
 NOISE_KINDS = ("remove", "shift", "erode", "dilate", "rotate", "flip")
 KERNEL_SIZES = (5, 15)  # inclusive range of the erode/dilate disk diameter, in pixels
@@ -178,7 +179,7 @@ def corrupt_dataset(
     """Writes a copy of the dataset at ``src_dir`` with corrupted masks to ``out_dir``."""
     reporter = reporter or Reporter(quiet=True)
     src, out = Path(src_dir).resolve(), Path(out_dir)
-    manifest_path = src / "manifest.json"
+    manifest_path = src / MANIFEST
     if not manifest_path.is_file():
         raise UserError(f"{src} is not a noisyseg dataset (no manifest.json)")
     kinds = check_noise_args(rate, kinds)
@@ -222,7 +223,7 @@ def corrupt_dataset(
             shutil.copy2(src / "classes.json", tmp / "classes.json")
         manifest["label_source"] = "noisy"
         manifest["noise"] = {"kinds": kinds, "rate": rate, "seed": seed, "source": str(src), **asdict(total)}
-        write_json(tmp / "manifest.json", manifest)
+        write_json(tmp / MANIFEST, manifest)
     return {"dataset": str(out), "objects": total.objects, "touched": total.touched}
 
 

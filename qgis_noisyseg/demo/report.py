@@ -11,7 +11,7 @@ from ..study.table import seed_stats as _seed_stats
 
 
 def analysis_table(result: dict) -> str:
-    from ..backend.analysis import format_table
+    from ..backend.analysis_report import format_table
 
     return format_table(result)
 

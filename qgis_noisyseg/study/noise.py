@@ -18,6 +18,7 @@ from .parsing import Metric, check_compatible, check_dataset, parse_choices, par
 from .runner import Study
 from .settings import TrainingSettings, drawable_tiles, study_settings
 from .table import seed_stats, slug, write_csv
+from ..spec.names import MANIFEST
 
 DEFAULT_KINDS = ("remove", "shift", "erode", "dilate", "flip")
 CLEAN = "none"
@@ -90,7 +91,7 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
 
 
 def _noise_record(dataset: Path) -> dict:
-    noise = json.loads((Path(dataset) / "manifest.json").read_text(encoding="utf-8")).get("noise") or {}
+    noise = json.loads((Path(dataset) / MANIFEST).read_text(encoding="utf-8")).get("noise") or {}
     return {"objects": noise.get("objects"), "objects_touched": sum(noise.get("touched", {}).values()) if noise else 0}
 
 

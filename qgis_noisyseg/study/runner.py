@@ -25,6 +25,7 @@ from ..core.atomic import write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from .settings import DATASET_KEYS, TrainingSettings
+from ..spec.names import MANIFEST
 
 
 STUDY_FILE = "study.json"
@@ -122,7 +123,7 @@ class Study:
     def dataset(self, name: str, make: Callable[[Path, Reporter], Any]) -> Path:
         """``STUDY/datasets/NAME``, made by ``make(path, reporter)`` (atomically) unless it is there."""
         path = self.root / "datasets" / name
-        if not (path / "manifest.json").is_file():
+        if not (path / MANIFEST).is_file():
             make(path, _RunReporter(self, f"dataset {name}"))
         return path
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..core.errors import UserError
+from ..spec.names import MANIFEST
 
 
 ALL = "all"
@@ -137,6 +138,6 @@ def study_settings(settings: TrainingSettings, **extra: Any) -> dict:
     record = asdict(settings)
     for key, value in extra.items():
         record[key] = str(Path(value).resolve()) if isinstance(value, Path) else value
-        if key in DATASET_KEYS and value is not None and (Path(value) / "manifest.json").is_file():
-            record[f"{key}_sha256"] = sha256_of([Path(value) / "manifest.json"])
+        if key in DATASET_KEYS and value is not None and (Path(value) / MANIFEST).is_file():
+            record[f"{key}_sha256"] = sha256_of([Path(value) / MANIFEST])
     return json.loads(json.dumps(record))

@@ -25,6 +25,7 @@ from .parsing import Metric, check_compatible, check_dataset, parse_choices, par
 from .runner import Study
 from .settings import TrainingSettings, drawable_tiles, study_settings
 from .table import seed_stats, slug, write_csv
+from ..spec.names import MANIFEST
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
         manifest["remapped_from"] = {"source": str(source.resolve()),
                                      "groups": [{"name": name, "ids": members} for name, members in groups]}
         write_json(tmp / "classes.json", {"classes": classes})
-        write_json(tmp / "manifest.json", manifest)
+        write_json(tmp / MANIFEST, manifest)
     return {"dataset": str(out), "classes": len(classes)}
 
 
