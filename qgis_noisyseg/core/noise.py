@@ -17,7 +17,6 @@ are cleared first, then all new geometries are painted, in the order they were d
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import shutil
@@ -33,12 +32,12 @@ import shapely.affinity
 from affine import Affine
 from shapely.geometry import shape
 
+from ..spec.names import MANIFEST
 from .atomic import atomic_dir, write_json
 from .outputs import plan_outputs
 from .dataset import Dataset, class_histogram
 from .errors import UserError
 from .progress import Reporter
-from ..spec.names import MANIFEST
 
 NOISE_KINDS = ("remove", "shift", "erode", "dilate", "rotate", "flip")
 KERNEL_SIZES = (5, 15)  # inclusive range of the erode/dilate disk diameter, in pixels

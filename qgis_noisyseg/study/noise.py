@@ -13,12 +13,12 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.noise import NOISE_KINDS, corrupt_dataset
 from ..core.progress import Reporter
+from ..spec.names import MANIFEST
 from . import plots, report
 from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_floats, parse_seeds
 from .runner import Study
 from .settings import TrainingSettings, drawable_tiles, study_settings
 from .table import seed_stats, slug, write_csv
-from ..spec.names import MANIFEST
 
 DEFAULT_KINDS = ("remove", "shift", "erode", "dilate", "flip")
 CLEAN = "none"

@@ -24,8 +24,8 @@ from typing import Any, Callable, Optional, Sequence
 from ..core.atomic import write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
-from .settings import DATASET_KEYS, TrainingSettings
 from ..spec.names import MANIFEST
+from .settings import DATASET_KEYS, TrainingSettings
 
 
 STUDY_FILE = "study.json"

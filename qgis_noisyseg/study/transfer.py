@@ -20,12 +20,12 @@ from ..backend.architectures import DECODER_NAMES
 from ..core.atomic import atomic_dir, write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
+from ..spec.names import MANIFEST
 from . import plots, report
 from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_seeds
 from .runner import Study
 from .settings import TrainingSettings, drawable_tiles, study_settings
 from .table import seed_stats, slug, write_csv
-from ..spec.names import MANIFEST
 
 
 @dataclass(frozen=True)
