@@ -5,7 +5,9 @@ Each sub-command lives in ``qgis_noisyseg.commands.<name>`` with ``add_arguments
 rasterio) inside ``run``, so ``noisyseg --help`` and argument errors stay fast.
 
 Exit codes: 0 done, 1 internal error (with traceback), 2 user error (one line, no traceback),
-130 cancelled (SIGINT/SIGTERM; outputs are cleaned up or checkpointed).
+130 cancelled (SIGINT/SIGTERM, or the line ``cancel`` on stdin when $NOISYSEG_CANCEL is
+``stdin``; outputs are cleaned up or checkpointed). Each command's options are declared once,
+in ``qgis_noisyseg.spec.commands``.
 """
 
 from __future__ import annotations
@@ -42,8 +44,7 @@ COMMANDS = {
     "env": "Report the backend environment: Python, torch, CUDA or CPU, GPU, onnxruntime",
 }
 
-EXIT_USER_ERROR = 2
-EXIT_CANCELLED = 130
+from .spec.choices import EXIT_CANCELLED, EXIT_USER_ERROR  # noqa: F401 - re-exported
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
@@ -66,15 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_command_line(argv: Sequence[str], parser: Optional[argparse.ArgumentParser] = None) -> argparse.Namespace:
+def parse_command_line(argv: Sequence[str], parser: Optional[argparse.ArgumentParser] = None,
+                       check: bool = True) -> argparse.Namespace:
     """The parsed arguments, plus ``command_line`` (for run folders and manifests) and
     ``_explicit``: the options given on the command line rather than left at their defaults
-    (``--resume`` honours or refuses exactly those)."""
+    (``--resume`` honours or refuses exactly those). With ``check``, every value is checked
+    against the command's spec (SpecError: one line that names the flag)."""
     argv = [str(a) for a in argv]
     args = (parser or build_parser()).parse_args(argv)
     args.command_line = ["noisyseg", *argv]
     args._explicit = given_options(args._parser, argv[1:])
+    if check:
+        check_arguments(args)
     return args
+
+
+def check_arguments(args: argparse.Namespace):
+    """The command's typed options (spec/commands.py) from the parsed arguments, each checked."""
+    from .spec.arguments import check_namespace
+    from .spec.commands import spec_for
+
+    return check_namespace(spec_for(args.command, getattr(args, "study_kind", None)), args)
 
 
 def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> frozenset:
@@ -86,18 +99,53 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> froze
     return frozenset(given)
 
 
+def command_of(options) -> str:
+    """The command whose options class ``options`` is an instance of (spec/commands.py)."""
+    from .spec.commands import COMMANDS
+
+    return next(name for name, spec in COMMANDS.items() if type(options) is spec)
+
+
+def command_line_of(options) -> list[str]:
+    """``noisyseg COMMAND ARGS``: the command line that gives ``options`` (for run folders and reports)."""
+    from .spec.fields import to_argv
+
+    return ["noisyseg", command_of(options), *to_argv(options)]
+
+
+def run_options(options, reporter) -> dict:
+    """Runs a command in this process from its typed options (an instance of a class of
+    spec/commands.py), as the studies and the demo do: no argv is built and parsed again. The
+    values are checked as the CLI checks them (SpecError), the command line the CLI would have
+    run is recorded (``command_line``, for run folders), and the options that differ from their
+    defaults count as given (``--resume`` honours or refuses exactly those)."""
+    from .spec.fields import options_of, validate
+
+    command = command_of(options)
+    validate(options)
+    module = importlib.import_module(f".commands.{command.replace('-', '_')}", __package__)
+    found = options_of(options)
+    args = argparse.Namespace(**{o.dest: getattr(options, o.dest) for o in found})
+    args.command, args.json, args._module = command, False, module
+    args.command_line = command_line_of(options)
+    args._explicit = frozenset(o.dest for o in found if getattr(options, o.dest) != o.default)
+    return module.run(args, reporter)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from .core.errors import Cancelled, UserError
-    from .core.progress import Reporter, install_signal_handlers
+    from .core.progress import Reporter, install_cancel_channels
+    from .spec.fields import SpecError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_command_line(argv)
+    args = parse_command_line(argv, check=False)
     reporter = Reporter(json_lines=args.json)
     _route_python_warnings(reporter)
-    restore = install_signal_handlers(reporter.cancel)
+    restore = install_cancel_channels(reporter.cancel)
     try:
+        check_arguments(args)
         outputs = args._module.run(args, reporter)
-    except UserError as exc:
+    except (UserError, SpecError) as exc:
         return _user_error(args, reporter, str(exc))
     except Cancelled as exc:
         reporter.emit("cancelled", reason=str(exc))

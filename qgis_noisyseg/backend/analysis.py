@@ -1,5 +1,9 @@
 """Layer-wise comparison of two segmentation models of the same architecture (``noisyseg analyze``).
 
+Three modules: ``divergence`` (the KLs and running moments, numpy only), this one (loading the
+models, collecting weights and activations with torch, ``analyze``) and ``analysis_report``
+(the summary, the table and the figure, no torch).
+
 Per block of ``named_blocks`` (``encoder.stem`` ... ``encoder.layer4``, each decoder block,
 ``head``), it compares two distributions between model A and model B:
 
@@ -39,98 +43,16 @@ from ..core.outputs import plan_outputs
 from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..core.progress import Reporter
+from .analysis_report import (ACTIVATIONS_DEFINITION, KL_DEFINITION, METRIC_TITLES, METRICS, PART_COLOURS,  # noqa: F401
+                              REL_L2_DEFINITION,
+                              WEIGHTS_DEFINITION, _finite_or_none, _ratio, _summary, format_table, plot_layers)
 from .checkpoint import check_checkpoint, load_checkpoint, load_weights
 from .data import TileDataset, make_loader
+from .divergence import (EPSILON, RunningMoments, _compare, _histogram, _shared_range, gaussian_kl,  # noqa: F401
+                         histogram_kl, symmetric_gaussian_kl, symmetric_histogram_kl)
 from .models import build_model, named_blocks, resolve_config
 
-EPSILON = 1e-6
-KL_DEFINITION = "symmetric: (KL(A||B) + KL(B||A)) / 2, in nats"
-WEIGHTS_DEFINITION = "values of the block's convolution kernels (parameters with 2+ dimensions)"
-ACTIVATIONS_DEFINITION = "values of the block's output, eval mode, each model's own input normalisation"
-REL_L2_DEFINITION = ("||w_B - w_A|| / ||w_A|| over the block's kernels, weight by weight: "
-                     "meaningful only for models that share an initialisation")
-METRICS = ("weight_kl_hist", "weight_kl_gauss", "activation_kl_hist", "activation_kl_gauss")
-METRIC_TITLES = {
-    "weight_kl_hist": "weights, histogram KL",
-    "weight_kl_gauss": "weights, Gaussian KL",
-    "activation_kl_hist": "activations, histogram KL",
-    "activation_kl_gauss": "activations, Gaussian KL",
-}
-PART_COLOURS = {"encoder": "#4c72b0", "decoder": "#dd8452", "head": "#8c8c8c"}
 TILES_PER_FORWARD = 8
-_MIN_STD = 1e-12
-
-
-def gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> float:
-    """KL(P||Q) in nats between the normal distributions P = N(mean_p, std_p^2) and Q."""
-    std_p, std_q = max(std_p, _MIN_STD), max(std_q, _MIN_STD)
-    return math.log(std_q / std_p) + (std_p**2 + (mean_p - mean_q) ** 2) / (2 * std_q**2) - 0.5
-
-
-def symmetric_gaussian_kl(mean_p: float, std_p: float, mean_q: float, std_q: float) -> float:
-    return 0.5 * (gaussian_kl(mean_p, std_p, mean_q, std_q) + gaussian_kl(mean_q, std_q, mean_p, std_p))
-
-
-def histogram_kl(counts_p: np.ndarray, counts_q: np.ndarray, epsilon: float = EPSILON) -> float:
-    """KL(P||Q) in nats between two histograms on the same bins, each smoothed with ``epsilon``
-    probability per bin (so empty bins stay finite) and renormalised."""
-    p, q = _smoothed(counts_p, epsilon), _smoothed(counts_q, epsilon)
-    return float(np.sum(p * np.log(p / q)))
-
-
-def symmetric_histogram_kl(counts_p: np.ndarray, counts_q: np.ndarray, epsilon: float = EPSILON) -> float:
-    return 0.5 * (histogram_kl(counts_p, counts_q, epsilon) + histogram_kl(counts_q, counts_p, epsilon))
-
-
-def _smoothed(counts: np.ndarray, epsilon: float) -> np.ndarray:
-    counts = np.asarray(counts, dtype=np.float64)
-    p = counts / counts.sum() + epsilon
-    return p / p.sum()
-
-
-class RunningMoments:
-    """Count, mean, variance (Chan et al.'s parallel update, float64), minimum and maximum of
-    the values seen so far."""
-
-    def __init__(self) -> None:
-        self.count, self.mean, self.m2 = 0, 0.0, 0.0
-        self.minimum, self.maximum = math.inf, -math.inf
-
-    def add(self, values: torch.Tensor) -> None:
-        values = values.detach().reshape(-1).double()
-        n = values.numel()
-        if n == 0:
-            return
-        batch_mean = float(values.mean())
-        batch_m2 = float(((values - batch_mean) ** 2).sum())
-        total = self.count + n
-        delta = batch_mean - self.mean
-        self.mean += delta * n / total
-        self.m2 += batch_m2 + delta**2 * self.count * n / total
-        self.count = total
-        self.minimum = min(self.minimum, float(values.min()))
-        self.maximum = max(self.maximum, float(values.max()))
-
-    @property
-    def std(self) -> float:
-        return math.sqrt(max(self.m2 / self.count, 0.0)) if self.count else 0.0
-
-
-def _histogram(values: np.ndarray, low: float, high: float, bins: int) -> np.ndarray:
-    if high <= low:  # every value equal: one populated bin
-        high = low + 1.0
-    return np.histogram(values, bins=bins, range=(low, high))[0].astype(np.int64)
-
-
-def _compare(moments_a: RunningMoments, moments_b: RunningMoments, hist_a: np.ndarray, hist_b: np.ndarray) -> dict:
-    return {
-        "kl_hist": symmetric_histogram_kl(hist_a, hist_b),
-        "kl_gauss": symmetric_gaussian_kl(moments_a.mean, moments_a.std, moments_b.mean, moments_b.std),
-    }
-
-
-def _shared_range(a: RunningMoments, b: RunningMoments) -> tuple[float, float]:
-    return min(a.minimum, b.minimum), max(a.maximum, b.maximum)
 
 
 class LoadedModel:
@@ -173,8 +95,8 @@ def _weight_moments_and_values(block: nn.Module) -> tuple[RunningMoments, np.nda
     kernels = [p.detach().reshape(-1) for p in block.parameters() if p.ndim >= 2]
     values = torch.cat(kernels) if kernels else torch.zeros(0)
     moments = RunningMoments()
-    moments.add(values)
-    return moments, values.double().numpy()
+    moments.add(values.double().cpu().numpy())
+    return moments, values.double().cpu().numpy()
 
 
 def _weight_comparison(a: nn.Module, b: nn.Module, bins: int) -> dict[str, dict]:
@@ -238,7 +160,7 @@ class _Activations:
         for outputs in self._batches():
             for name, tensors in outputs.items():
                 for out in tensors:
-                    moments.setdefault(name, RunningMoments()).add(out)
+                    moments.setdefault(name, RunningMoments()).add(out.double().cpu().numpy())
         return moments
 
     def histograms(self, ranges: dict[str, tuple[float, float]], bins: int) -> dict[str, np.ndarray]:
@@ -284,46 +206,6 @@ def _compare_pair(a: LoadedModel, b: LoadedModel, dataset: Dataset, tiles: list[
             "weights": {"a": w["a"], "b": w["b"]}, "activations": {"a": act["a"], "b": act["b"]},
         })
     return blocks
-
-
-def _ratio(value: Optional[float], reference: Optional[float]) -> Optional[float]:
-    if value is None or reference is None or not math.isfinite(value) or not math.isfinite(reference) or reference <= 0:
-        return None
-    return value / reference
-
-
-def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    return sum(finite) / len(finite) if finite else None
-
-
-def _summary(blocks: list[dict], with_baseline: bool) -> dict:
-    summary: dict[str, Any] = {}
-    for part in ("encoder", "decoder", "head"):
-        rows = [b for b in blocks if b["part"] == part]
-        entry: dict[str, Any] = {"blocks": len(rows)}
-        entry["weight_rel_l2"] = _mean([r["weight_rel_l2"] for r in rows])
-        if with_baseline:
-            entry["baseline_weight_rel_l2"] = _mean([r["baseline_weight_rel_l2"] for r in rows])
-        for metric in METRICS:
-            entry[metric] = _mean([r[metric] for r in rows])
-            if with_baseline:
-                entry[f"baseline_{metric}"] = _mean([r[f"baseline_{metric}"] for r in rows])
-                entry[f"ratio_{metric}"] = _mean([r[f"ratio_{metric}"] for r in rows])
-        summary[part] = entry
-    summary["decoder_over_encoder"] = {metric: _ratio(summary["decoder"][metric], summary["encoder"][metric])
-                                       for metric in METRICS}
-    return summary
-
-
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_none(v) for v in value]
-    return value
 
 
 def _choose_tiles(dataset: Dataset, count: int, seed: int) -> list[dict]:
@@ -404,80 +286,3 @@ def analyze(a: os.PathLike | str, b: os.PathLike | str, data: os.PathLike | str,
         write_json(tmp / "layers.json", result)
         plot_layers(result, tmp / "layers.png")
     return {**result, "layers_json": str(out / "layers.json"), "layers_png": str(out / "layers.png")}
-
-
-def plot_layers(result: dict, path: Path) -> None:
-    """One panel per KL measure: a bar per block (encoder, decoder and head coloured apart),
-    the seed baseline as a black tick on each block."""
-    import warnings
-
-    from ..core.figures import new_figure
-
-    figure = new_figure((11, 7))
-    from matplotlib.patches import Patch  # after new_figure, which imports matplotlib.figure quietly
-
-    blocks = result["blocks"]
-    names = [b["block"].split(".", 1)[-1] for b in blocks]
-    colours = [PART_COLOURS[b["part"]] for b in blocks]
-    x = np.arange(len(blocks))
-    has_baseline = result.get("baseline") is not None
-    for axes, metric in zip(figure.subplots(2, 2).ravel(), METRICS):
-        values = [b[metric] if b[metric] is not None else 0.0 for b in blocks]
-        axes.bar(x, values, color=colours)
-        shown = list(values)
-        if has_baseline:
-            reference = [b[f"baseline_{metric}"] for b in blocks]
-            axes.scatter(x, [np.nan if r is None else r for r in reference], marker="_", s=500, linewidths=2.5,
-                         color="black", zorder=3)
-            shown += [r for r in reference if r is not None]
-        positive = [v for v in shown if v > 0]
-        if positive and len(positive) == len(shown) and max(positive) / min(positive) > 20:
-            axes.set_yscale("log")
-        axes.set_xticks(x, names, rotation=45, ha="right")
-        axes.set_title(METRIC_TITLES[metric])
-        axes.set_ylabel("symmetric KL (nats)")
-        axes.grid(axis="y", alpha=0.3)
-    handles = [Patch(color=colour, label=part) for part, colour in PART_COLOURS.items()]
-    if has_baseline:
-        from matplotlib.lines import Line2D
-
-        handles.append(Line2D([], [], color="black", marker="_", linestyle="none", markersize=14, markeredgewidth=2.5,
-                              label=f"seed baseline ({' vs '.join(result['labels']['baseline'])})"))
-    figure.legend(handles=handles, loc="outside lower center", ncols=len(handles))
-    labels = result["labels"]
-    figure.suptitle(f"{labels['a']} vs {labels['b']}: layer-wise KL, {len(result['tiles'])} tiles")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Data has no positive values")
-        figure.savefig(path, dpi=100)
-
-
-def format_table(result: dict) -> str:
-    """A markdown table of the per-block KLs (with the ratio to the seed baseline in brackets when
-    there is one) and relative weight distances, then the encoder and decoder means."""
-    has_baseline = result.get("baseline") is not None
-    suffix = " (× baseline)" if has_baseline else ""
-    header = ["block", "part"] + [METRIC_TITLES[m] + suffix for m in METRICS] + ["weights moved, ‖B − A‖ / ‖A‖"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-
-    def cell(row: dict, metric: str, prefix: str = "") -> str:
-        text = _number(row.get(f"{prefix}{metric}"))
-        if has_baseline:
-            text += f" ({_number(row.get(f'{prefix}ratio_{metric}'), ratio=True)})"
-        return text
-
-    for row in result["blocks"]:
-        lines.append("| " + " | ".join([row["block"], row["part"]] + [cell(row, m) for m in METRICS]
-                                       + [_number(row.get("weight_rel_l2"))]) + " |")
-    for part in ("encoder", "decoder"):
-        entry = result["summary"][part]
-        lines.append("| " + " | ".join([f"**{part} mean**", part] + [cell(entry, m) for m in METRICS]
-                                       + [_number(entry.get("weight_rel_l2"))]) + " |")
-    return "\n".join(lines)
-
-
-def _number(value: Optional[float], ratio: bool = False) -> str:
-    if value is None:
-        return "-"
-    if ratio:
-        return f"{value:.2g}×" if value < 10 else f"{value:.0f}×"
-    return "0" if value == 0 else f"{value:.3g}"

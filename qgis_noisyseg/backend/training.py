@@ -31,8 +31,6 @@ from .models import build_model, transfer_weights
 from .run_folder import RunFolder
 from .simclr import DEFAULT_TEMPERATURE, SimCLRAugment, SimCLRModel, nt_xent_loss
 
-SCHEDULES = ("cosine", "onecycle")
-
 
 class Diverged(Exception):
     """The training loss became NaN or infinite."""

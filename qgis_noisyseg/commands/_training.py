@@ -3,77 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Any, Optional
 
-LOSS_NAMES = ("ce", "sce", "bootstrap")  # backend.losses.LOSSES, here without importing torch
-
-
-# Chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality").
-WARMUP = 0.0
-PHOTOMETRIC = 0.0
-NORMALIZATIONS = ("image", "dataset")
-NORMALIZATION = "dataset"
-
-
-def add_training_arguments(p: argparse.ArgumentParser, epochs: int, warmup: float = WARMUP,
-                           photometric: float = PHOTOMETRIC) -> None:
-    p.add_argument("--data", required=True, help="dataset folder (from noisyseg export)")
-    p.add_argument("--out", required=True, help="run folder to write (model.pt, last.pt, history.json, curves.png)")
-    p.add_argument("--epochs", type=int, default=epochs, help=f"epochs of supervised training (default {epochs})")
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
-    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 1e-3)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay (default 1e-4)")
-    p.add_argument("--schedule", choices=("cosine", "onecycle"), default="cosine", help="learning-rate schedule per step")
-    p.add_argument("--warmup", type=float, default=warmup,
-                   help=f"with --schedule cosine: the fraction of steps over which the learning rate rises linearly "
-                        f"before the cosine decay (default {warmup:g})")
-    p.add_argument("--normalization", choices=NORMALIZATIONS, default=NORMALIZATION,
-                   help=f"image: every image is standardised by its own band mean and std (nodata excluded): the "
-                        f"training tiles by their dataset's, an image to predict by its own, so that another flight or "
-                        f"date needs no new model; dataset: every image by the training dataset's (default "
-                        f"{NORMALIZATION}; with --init a model, that model's scheme)")
-    p.add_argument("--photometric", type=float, default=photometric,
-                   help=f"strength of the per-band brightness, contrast and gamma jitter of the training tiles, so "
-                        f"that the model survives another flight or date; 0 turns it off (default {photometric:g})")
-    p.add_argument("--tile-size", type=int, help="train on random crops of this size (a multiple of 32; default: whole tiles)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto", help="auto: CUDA, then MPS, then CPU")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation and --max-tiles")
-    p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing (default 0)")
-    p.add_argument("--loss", choices=LOSS_NAMES, default="ce",
-                   help="ce (default); sce (symmetric cross-entropy) or bootstrap (hard bootstrapping): robust to noisy labels")
-    p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency of the train tiles")
-    p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mIoU")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+from ..spec.names import MANIFEST
 
 
 def train_options(args: argparse.Namespace):
+    """The backend's TrainOptions; the values were checked against the spec (spec/commands.py)."""
     from ..backend.training import TrainOptions
-    from ..core.errors import UserError
 
-    for name in ("epochs", "batch_size", "simclr_epochs"):
-        value = getattr(args, name, None)
-        if value is not None and value < (0 if "epochs" in name else 1):
-            raise UserError(f"--{name.replace('_', '-')} must be {'at least 0' if 'epochs' in name else 'at least 1'}, got {value}")
-    for name in ("lr", "weight_decay", "temperature"):
-        value = getattr(args, name, None)
-        lowest = 0.0 if name == "weight_decay" else None
-        if value is not None and not (math.isfinite(value) and (value >= 0 if lowest == 0.0 else value > 0)):
-            bound = "at least 0" if lowest == 0.0 else "above 0"
-            raise UserError(f"--{name.replace('_', '-')} must be a finite number {bound}, got {value}")
-    if args.patience is not None and args.patience < 1:
-        raise UserError(f"--patience must be at least 1, got {args.patience}")
-    if not (math.isfinite(args.label_smoothing) and 0.0 <= args.label_smoothing < 1.0):
-        raise UserError(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
-    if not (math.isfinite(args.warmup) and 0.0 <= args.warmup < 1.0):
-        raise UserError(f"--warmup must be a fraction of the steps in [0, 1), got {args.warmup}")
-    if not (math.isfinite(args.photometric) and 0.0 <= args.photometric <= 0.5):
-        raise UserError(f"--photometric must be between 0 (off) and 0.5, got {args.photometric}")
     scale = getattr(args, "encoder_lr_scale", 1.0)
-    if not (math.isfinite(scale) and 0.0 < scale <= 1.0):
-        raise UserError(f"--encoder-lr-scale must be in (0, 1], got {scale}")
     return TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                         schedule=args.schedule, label_smoothing=args.label_smoothing, class_weights=args.class_weights,
                         patience=args.patience, seed=args.seed,
@@ -131,7 +71,7 @@ def resume_checkpoint(args: argparse.Namespace, dataset) -> Optional[dict]:
         if dest not in explicit and dest in saved:
             setattr(args, dest, saved[dest])
     digest = config.get("dataset_sha256")
-    if digest and digest != sha256_of([Path(dataset.root) / "manifest.json"]):
+    if digest and digest != sha256_of([Path(dataset.root) / MANIFEST]):
         raise UserError(f"dataset {dataset.root} changed since {args.out} was started (its manifest differs); "
                         "resume on the same dataset, or start a new run with --overwrite")
     return checkpoint
@@ -204,7 +144,7 @@ def run_config(dataset, architecture: dict, normalization: dict, args: argparse.
         "ignore_index": dataset.ignore_index,
         "nodata": manifest["image"].get("nodata"),
         "dataset": str(Path(dataset.root).resolve()),
-        "dataset_sha256": sha256_of([Path(dataset.root) / "manifest.json"]),
+        "dataset_sha256": sha256_of([Path(dataset.root) / MANIFEST]),
         "training": asdict(options),
         "package_version": __version__,
         **extra,
@@ -269,18 +209,6 @@ def outputs(run, progress) -> dict:
     last = progress.history[-1] if progress.history else {}
     return {"model": str(run.best), "last": str(run.last), "history": str(run.path / "history.json"),
             "epochs": len(progress.history), "final_loss": last.get("loss"), "final_val_miou": last.get("val_miou")}
-
-
-def add_encoder_weights_arguments(p: argparse.ArgumentParser) -> None:
-    """``--encoder-weights`` and ``--rgb-bands`` (backend/models/pretrained.py)."""
-    p.add_argument("--encoder-weights", default="none", metavar="PATH|imagenet|none",
-                   help="start the encoder from a torchvision or timm ResNet state dict (.pth), or from torchvision's "
-                        "ImageNet weights (downloaded once into torch's hub cache); they need --base-width 64 "
-                        "(default none: random)")
-    p.add_argument("--rgb-bands", metavar="R,G,B",
-                   help="with 3-band (RGB) weights: the dataset bands (1-based) holding red, green and blue, e.g. "
-                        "3,2,1 for blue, green, red imagery (default: from the band names; unnamed 3-band imagery "
-                        "is taken as red, green, blue)")
 
 
 def encoder_weights(args: argparse.Namespace, config: dict, dataset, reporter=None):

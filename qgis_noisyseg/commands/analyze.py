@@ -6,18 +6,14 @@ distributions on the same tiles, optionally against a seed baseline pair. Writes
 from __future__ import annotations
 
 import argparse
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import AnalyzeOptions
+
+SPEC = AnalyzeOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--a", required=True, help="first checkpoint (RUN_A/model.pt)")
-    p.add_argument("--b", required=True, help="second checkpoint (RUN_B/model.pt), same architecture")
-    p.add_argument("--data", required=True, help="dataset folder whose tiles feed the activation comparison")
-    p.add_argument("--out", required=True, help="folder to write layers.json and layers.png into (replaced as a whole)")
-    p.add_argument("--baseline", help="A2/model.pt,B2/model.pt: two runs that differ only in seed, the reference for 'different'")
-    p.add_argument("--tiles", type=int, default=16, help="tiles for the activations, drawn with --seed (default 16)")
-    p.add_argument("--bins", type=int, default=100, help="histogram bins (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the tile draw (default 0)")
-    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

@@ -7,16 +7,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import CompareMapOptions
+
+SPEC = CompareMapOptions
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prediction", required=True, help="class raster written by `noisyseg predict --out`")
-    p.add_argument("--labels", required=True, metavar="OLD_MAP", help="the old map: a polygon layer (FILE.gpkg:LAYER, .shp, ...)")
-    p.add_argument("--field", help="the old map's class field (default: the field the model was trained from)")
-    p.add_argument("--model", help="model.onnx that made the prediction: its classes' source values map the field's "
-                                   "values (default: a value matches a class by name or id)")
-    p.add_argument("--confidence", help="confidence raster (default: PREDICTION_confidence.tif beside the prediction)")
-    p.add_argument("--out", help="GeoPackage to write, layer 'map_changes' (default: PREDICTION_changes.gpkg)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing GeoPackage that noisyseg wrote")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

@@ -6,10 +6,14 @@ import argparse
 import importlib
 import platform
 import sys
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import EnvOptions
+
+SPEC = EnvOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-torch", action="store_true", help="don't import torch (faster; no CUDA report)")
+    add_spec_arguments(p, SPEC)
 
 
 def _version(module: str):

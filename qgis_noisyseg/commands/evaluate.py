@@ -5,15 +5,14 @@ and prediction are left out of the mIoU (and named)."""
 from __future__ import annotations
 
 import argparse
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import EvaluateOptions
+
+SPEC = EvaluateOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="checkpoint (RUN/model.pt)")
-    p.add_argument("--data", required=True, help="dataset folder with reference masks")
-    p.add_argument("--split", choices=("train", "val", "test", "all"), default="test", help="tiles to evaluate (default test)")
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    p.add_argument("--out", help="also write the metrics to this JSON file")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

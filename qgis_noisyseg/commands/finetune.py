@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
-from ._training import add_encoder_weights_arguments, add_training_arguments
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.choices import AUTO
+from ..spec.choices import TRANSFER_PARTS as TRANSFERS
+from ..spec.commands import FinetuneOptions
 
-TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
-AUTO = "auto"
-ENCODER_LR_SCALE = 1.0  # chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality")
+SPEC = FinetuneOptions
 
 
 def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool,
@@ -31,23 +31,7 @@ def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_training_arguments(p, epochs=30)
-    p.add_argument("--init", required=True, help="pretrained RUN/model.pt, or 'none' to train from scratch")
-    p.add_argument("--transfer", choices=[AUTO, *TRANSFERS], default=AUTO,
-                   help="parts copied from --init; auto (default): all when the classes and decoder are unchanged, "
-                        "else the encoder")
-    p.add_argument("--encoder-lr-scale", type=float, default=ENCODER_LR_SCALE,
-                   help=f"with --init a model: the encoder learns at --lr times this, the decoder and head at --lr "
-                        f"(default {ENCODER_LR_SCALE:g})")
-    p.add_argument("--freeze", default="none", help="'none', 'encoder', or blocks such as stem,layer1,layer2 (default none)")
-    p.add_argument("--decoder", choices=DECODER_NAMES, help="decoder (default: --init's, or unet)")
-    p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder with --init none (default resnet18)")
-    p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help="encoder width with --init none")
-    p.add_argument("--max-tiles", type=int, help="train on this many train tiles, drawn with --seed (default all)")
-    p.add_argument("--tiles-with", metavar="CLASS",
-                   help="train only on train tiles whose labels contain this class (name or id), as an operator "
-                        "picks tiles that show the objects (default: any tile)")
-    add_encoder_weights_arguments(p)
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

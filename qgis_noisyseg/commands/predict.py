@@ -2,44 +2,14 @@ from __future__ import annotations
 
 import argparse
 
-MAX_TILES = 250_000  # inference.sliding.MAX_TILES, here without importing onnxruntime
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import PredictOptions
+
+SPEC = PredictOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model.onnx from `noisyseg export-onnx` (carries classes, bands, normalisation)")
-    p.add_argument("--image", required=True, help="imagery GeoTIFF to predict")
-    p.add_argument("--out", required=True, help="class raster to write (a .qml style is written beside it)")
-    p.add_argument("--confidence", help="also write the confidence (largest class probability)")
-    p.add_argument("--confidence-dtype", choices=("uint8", "float32"), default="uint8",
-                   help="uint8 percent (default) or float32 0..1")
-    p.add_argument("--probabilities", help="also write one float32 band of probability per class")
-    p.add_argument("--disagreement-with", metavar="LABELS",
-                   help="an existing map (vector or classified raster): write where the model disagrees with it")
-    p.add_argument("--disagreement-out", help="where to write the disagreement raster (default: OUT_disagreement.tif)")
-    p.add_argument("--disagreement-field", help="class field of a vector map (default: the field the model was trained from)")
-    p.add_argument("--extent", nargs=4, type=float, metavar=("XMIN", "YMIN", "XMAX", "YMAX"),
-                   help="predict only this extent, in the image's CRS")
-    p.add_argument("--tile", type=int, help="tile size in pixels, a multiple of 32 (default: the model's)")
-    p.add_argument("--overlap", type=int, help="overlap between tiles in pixels (default: the model's)")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
-    p.add_argument("--resample", action="store_true",
-                   help="read the image at the model's ground sample distance, write back at the image's")
-    p.add_argument("--nodata", metavar="VALUE|none",
-                   help="pixel value that marks nodata in every band, overriding the file's tag; 'none': no nodata "
-                        "(default: the file's nodata, alpha or mask, else a black or white border is detected)")
-    p.add_argument("--aoi", metavar="FILE[:LAYER]",
-                   help="area of interest: a polygon layer in any CRS; only tiles that meet it are predicted, "
-                        "pixels outside it are nodata")
-    p.add_argument("--vectorize", metavar="OUT.gpkg",
-                   help="also write the classes as polygons into this GeoPackage (see `noisyseg vectorize`)")
-    from .vectorize import add_vector_options
-
-    add_vector_options(p, prefix="vector-")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    p.add_argument("--force", action="store_true",
-                   help=f"predict even more than {MAX_TILES:,} tiles, or where the free space looks too small")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

@@ -10,21 +10,15 @@ from __future__ import annotations
 
 import argparse
 
-from ..backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
-from ._training import add_encoder_weights_arguments, add_training_arguments
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.choices import METHODS  # noqa: F401 - the methods, as the command's words
+from ..spec.commands import PretrainOptions
 
-METHODS = ("noisy", "simclr", "simclr+noisy")
+SPEC = PretrainOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    add_training_arguments(p, epochs=20)
-    p.add_argument("--method", choices=METHODS, default="noisy", help="pretraining method (default noisy)")
-    p.add_argument("--encoder", choices=ENCODER_NAMES, default="resnet18", help="encoder (default resnet18)")
-    p.add_argument("--decoder", choices=DECODER_NAMES, default="unet", help="decoder (default unet)")
-    p.add_argument("--base-width", type=int, default=DEFAULT_BASE_WIDTH, help=f"encoder width (default {DEFAULT_BASE_WIDTH}, torchvision's)")
-    p.add_argument("--simclr-epochs", type=int, help="SimCLR epochs (default: --epochs)")
-    p.add_argument("--temperature", type=float, help="NT-Xent temperature (default 0.2)")
-    add_encoder_weights_arguments(p)
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

@@ -5,25 +5,14 @@ onnxruntime + numpy + rasterio only (no torch), like ``predict``."""
 from __future__ import annotations
 
 import argparse
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import SuggestOptions
+
+SPEC = SuggestOptions
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="model.onnx from `noisyseg export-onnx`")
-    p.add_argument("--data", required=True, help="dataset folder whose tiles are ranked (its masks are the noisy labels)")
-    p.add_argument("--top", type=int, default=10, help="how many tiles to suggest (default 10)")
-    p.add_argument("--by", choices=("both", "confidence", "disagreement"), default="both",
-                   help="score: 1 - mean confidence, disagreement with the noisy mask, or their mean (default both)")
-    p.add_argument("--split", choices=("all", "train", "val", "test"), default="all", help="tiles to rank (default all)")
-    p.add_argument("--out", help="also write every tile's scores to this JSON file")
-    p.add_argument("--nodata", metavar="VALUE|none",
-                   help="also treat pixels of this value in every band as nodata; 'none': every pixel is data "
-                        "(default: the tiles' own masks, from export)")
-    p.add_argument("--aoi", metavar="FILE[:LAYER]",
-                   help="area of interest: a polygon layer in any CRS; only tiles that meet it are ranked, "
-                        "on their pixels inside it")
-    p.add_argument("--batch-size", type=int, default=8, help="tiles per batch (default 8)")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--threads", type=int, help="CPU threads for onnxruntime (default: all cores)")
+    add_spec_arguments(p, SPEC)
 
 
 def run(args: argparse.Namespace, reporter) -> dict:

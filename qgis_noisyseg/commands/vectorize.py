@@ -7,23 +7,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..spec.arguments import add_arguments as add_spec_arguments
+from ..spec.commands import VectorizeOptions
+
+SPEC = VectorizeOptions
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prediction", required=True, help="class raster written by `noisyseg predict --out`")
-    p.add_argument("--out", required=True, help="GeoPackage to write (layer 'classes', styled by class)")
-    add_vector_options(p)
-    p.add_argument("--confidence", help="confidence raster to average per polygon "
-                                        "(default: PREDICTION_confidence.tif beside the prediction, if there is one)")
-    p.add_argument("--aoi", metavar="FILE[:LAYER]", help="polygon layer (any CRS): only pixels inside it are vectorized")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing GeoPackage that noisyseg wrote")
-
-
-def add_vector_options(p: argparse.ArgumentParser, prefix: str = "") -> None:
-    """The options shared with ``predict --vectorize``."""
-    p.add_argument(f"--{prefix}min-area", type=float, metavar="MAP_UNITS2",
-                   help="drop polygons and fill holes smaller than this, in square map units (default: 4 pixels)")
-    p.add_argument(f"--{prefix}simplify", type=float, metavar="MAP_UNITS",
-                   help="simplification tolerance in map units (default: one pixel; 0 keeps the pixel outlines)")
+    add_spec_arguments(p, SPEC)
 
 
 def default_confidence(prediction: Path):

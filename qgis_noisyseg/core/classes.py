@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from .errors import UserError
+from ..spec.names import IGNORE  # noqa: F401 - one definition, shared with the QGIS side
+from .errors import UserError  # noqa: F401 - also the QGIS side's name for a class map problem
 
-IGNORE = 255
 BACKGROUND = 0
 ANY_VALUE = "*"
 MAX_CLASSES = 255

@@ -27,6 +27,8 @@ from rasterio.transform import array_bounds
 
 from .. import __version__
 from .atomic import atomic_dir, write_json
+from ..spec.choices import UNLABELED
+from ..spec.names import CLASS_FIELD, DONE_FIELD, TILE_ID_FIELD
 from .classes import BACKGROUND, IGNORE, ClassDef, ClassMap, normalize_value
 from .dataset import MANIFEST, Dataset, class_histogram, mask_profile
 from .errors import UserError
@@ -35,9 +37,7 @@ from .labels import VectorLabels, is_vector, parse_label_arg, read_geometries
 from .outputs import plan_outputs
 from .progress import Reporter
 
-UNLABELED_CHOICES = ("background", "ignore")
-TILE_ID_FIELD = "tile_id"
-DONE_FIELD = "done"
+UNLABELED_CHOICES = UNLABELED
 DONE_VALUES = {"1", "True"}
 POLYGON_TYPES = {"Polygon", "MultiPolygon"}
 GENERIC_GEOMETRY_TYPES = {"Unknown", "Geometry", "GeometryCollection"}
@@ -49,7 +49,7 @@ def build_clean_dataset(
     tiles: str,
     out: str | Path,
     *,
-    field: str = "class_id",
+    field: str = CLASS_FIELD,
     unlabeled: Optional[str] = None,
     val_fraction: float = 0.25,
     overwrite: bool = False,

@@ -10,13 +10,13 @@ import numpy as np
 import rasterio
 from rasterio.errors import RasterioError
 
+from ..spec.names import MANIFEST  # noqa: F401 - importers read it here too
 from .classes import ClassMap
 from .errors import UserError
 from .validate import check_manifest, check_tile, gdal_damage_reports, open_failure
 
 FORMAT = "noisyseg-dataset"
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 
 
 def mask_profile(transform, crs, size: int) -> dict:

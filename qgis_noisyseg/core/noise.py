@@ -17,7 +17,6 @@ are cleared first, then all new geometries are painted, in the order they were d
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import shutil
@@ -33,6 +32,7 @@ import shapely.affinity
 from affine import Affine
 from shapely.geometry import shape
 
+from ..spec.names import MANIFEST
 from .atomic import atomic_dir, write_json
 from .outputs import plan_outputs
 from .dataset import Dataset, class_histogram
@@ -178,7 +178,7 @@ def corrupt_dataset(
     """Writes a copy of the dataset at ``src_dir`` with corrupted masks to ``out_dir``."""
     reporter = reporter or Reporter(quiet=True)
     src, out = Path(src_dir).resolve(), Path(out_dir)
-    manifest_path = src / "manifest.json"
+    manifest_path = src / MANIFEST
     if not manifest_path.is_file():
         raise UserError(f"{src} is not a noisyseg dataset (no manifest.json)")
     kinds = check_noise_args(rate, kinds)
@@ -222,7 +222,7 @@ def corrupt_dataset(
             shutil.copy2(src / "classes.json", tmp / "classes.json")
         manifest["label_source"] = "noisy"
         manifest["noise"] = {"kinds": kinds, "rate": rate, "seed": seed, "source": str(src), **asdict(total)}
-        write_json(tmp / "manifest.json", manifest)
+        write_json(tmp / MANIFEST, manifest)
     return {"dataset": str(out), "objects": total.objects, "touched": total.touched}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -146,3 +147,38 @@ def install_signal_handlers(token: CancelToken) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
+
+
+def watch_stdin(token: CancelToken, stream: Optional[TextIO] = None) -> threading.Thread:
+    """The cancel channel that needs no POSIX signal (on Windows ``terminate()`` kills outright,
+    with no checkpoint): a thread that reads lines from stdin and sets the token at the line
+    ``cancel``. A second ``cancel`` exits at once, as a second signal does. End of input (the
+    parent closed the pipe, or nothing was ever attached) only ends the watch."""
+    from ..spec.choices import CANCEL_LINE, EXIT_CANCELLED
+
+    stream = stream if stream is not None else sys.stdin
+
+    def watch() -> None:
+        try:
+            for line in stream:
+                if line.strip() != CANCEL_LINE:
+                    continue
+                if token.cancelled:
+                    os._exit(EXIT_CANCELLED)
+                token.cancel("cancel requested on stdin")
+        except (OSError, ValueError):  # stdin closed under us
+            return
+
+    thread = threading.Thread(target=watch, name="noisyseg-cancel-stdin", daemon=True)
+    thread.start()
+    return thread
+
+
+def install_cancel_channels(token: CancelToken) -> Callable[[], None]:
+    """SIGINT/SIGTERM (see install_signal_handlers) and, when $NOISYSEG_CANCEL is ``stdin`` (the
+    QGIS plugin sets it), the line ``cancel`` on stdin. Returns the restore of the signals."""
+    from ..spec.choices import CANCEL_ENV
+
+    if os.environ.get(CANCEL_ENV, "").strip().lower() == "stdin" and sys.stdin is not None:
+        watch_stdin(token)
+    return install_signal_handlers(token)

@@ -31,18 +31,13 @@ from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsCoordinateReferenc
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QColor
 
+from ..spec.names import (CLASS_FIELD, CLEAN_LAYER, DONE_FIELD, IGNORE, SCORE_FIELD, SPLIT_FIELD,  # noqa: F401
+                          TILE_ID_FIELD, TILES_LAYER)
 
-CLEAN_LAYER = "clean_labels"
-TILES_LAYER = "tiles"
-CLASS_FIELD = "class_id"
-TILE_ID_FIELD = "tile_id"
-SPLIT_FIELD = "split"
-DONE_FIELD = "done"
-SCORE_FIELD = "score"
+
 CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
 TILES_FIELDS = {TILE_ID_FIELD: ogr.OFTString, SPLIT_FIELD: ogr.OFTString, DONE_FIELD: ogr.OFTInteger,
                 SCORE_FIELD: ogr.OFTReal}
-IGNORE = 255
 FILL_ALPHA = 110
 TODO_COLOUR = "#00e5ff"
 DONE_COLOUR = "#2ca02c"

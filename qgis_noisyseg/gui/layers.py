@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from qgis.core import (QgsLayerTreeGroup, QgsMapLayer, QgsProject, QgsProviderRegistry, QgsRasterLayer,
-                       QgsVectorLayer)
+from qgis.core import QgsLayerTreeGroup, QgsProject, QgsRasterLayer, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
+
+from ..bridge.layers import NotAFileLayer, backend_path  # noqa: F401 - the steps' names for them
 
 
 def tr(text: str) -> str:
@@ -15,22 +16,6 @@ def tr(text: str) -> str:
 
 
 OUTPUT_PROPERTY = "noisyseg/output"  # a layer the plugin made, never offered as a label layer
-
-
-class NotAFileLayer(ValueError):
-    pass
-
-
-def backend_path(layer: QgsMapLayer) -> tuple[str, bool]:
-    """The file the backend reads for ``layer`` (``path``, or ``path:layer`` for one layer of a
-    multi-layer vector file), and whether the layer has a filter the backend will not apply."""
-    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
-    path = parts.get("path")
-    if not path or not Path(path).exists():
-        raise NotAFileLayer(tr("Layer “{}” is not a file the backend can read; save it as a GeoPackage, "
-                               "Shapefile or GeoTIFF first").format(layer.name()))
-    layer_name = parts.get("layerName") if isinstance(layer, QgsVectorLayer) else None
-    return (f"{path}:{layer_name}" if layer_name else path), bool(parts.get("subset"))
 
 
 def group(project: QgsProject, name: str, parent: Optional[QgsLayerTreeGroup] = None) -> QgsLayerTreeGroup:

@@ -8,25 +8,35 @@ from typing import Any
 
 from qgis.core import QgsProject
 
+from ..spec.commands import ExportOptions, FinetuneOptions, PretrainOptions
+from ..spec.fields import option_named
+
 SCOPE = "qgis_noisyseg"
 KEY = "panel_state"
 
+
+def _default(spec, dest: str) -> Any:
+    return option_named(spec, dest).default
+
+
+# The panel's settings; those that are a command's option start at the command's default (spec/).
 DEFAULTS: dict[str, Any] = {
     "work_folder": "",
     "image_layer": "",
     "label_layers": [],
     "class_field": "",
     "classes": [],
-    "tile": 256,
-    "unlabeled": "ignore",
+    "tile": _default(ExportOptions, "tile"),
+    "unlabeled": _default(ExportOptions, "unlabeled"),
     "dataset": "",
     "annotation_package": "",
-    "pretrain": {"method": "noisy", "encoder": "resnet18", "decoder": "unet", "epochs": 20, "base_width": 64,
-                 "class_weights": False, "encoder_weights": "none", "encoder_weights_file": ""},
+    "pretrain": {**{dest: _default(PretrainOptions, dest) for dest in
+                    ("method", "encoder", "decoder", "epochs", "base_width", "class_weights", "encoder_weights")},
+                 "encoder_weights_file": ""},
     "pretrain_runs": [],  # [{"path", "method", "complete"}], newest last
     "selected_pretrain_run": "",
-    "finetune": {"transfer": "auto", "freeze": "none", "decoder": "", "epochs": 30, "scratch": True,
-                 "class_weights": False},
+    "finetune": {**{dest: _default(FinetuneOptions, dest) for dest in ("transfer", "freeze", "epochs", "class_weights")},
+                 "decoder": "", "scratch": True},
     "clean_dataset": "",
     "finetune_runs": [],  # [{"path", "init", "complete", "metrics": {"fine-tuned": .., "pretrained": .., "scratch": ..}}]
     "predictions": [],  # [{"classes", "confidence", "disagreement", "model"}]

@@ -14,72 +14,67 @@
         <translation>ノイジーデータセットをエクスポート</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Image</source>
         <translation>画像</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Label layers (vector or classified raster)</source>
         <translation>ラベルレイヤ（ベクタまたは分類済みラスタ）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Class field</source>
         <translation>クラスフィールド</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Class map (classes.json)</source>
         <translation>クラス定義（classes.json）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Unlabelled pixels become</source>
         <translation>ラベルのないピクセルの扱い</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Burn every pixel a feature touches</source>
         <translation>地物が接するすべてのピクセルに書き込む</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Attribute encoding of the vector files</source>
         <translation>ベクタファイルの属性のエンコーディング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
-        <source>Tile size (pixels)</source>
-        <translation>タイルサイズ（ピクセル）</translation>
-    </message>
-    <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Stride between tiles (pixels; default: the tile size)</source>
         <translation>タイルの間隔（ピクセル、既定値：タイルサイズ）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Minimum valid fraction of a tile</source>
         <translation>タイル内の有効ピクセルの最小割合</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Train, validation and test fractions</source>
         <translation>学習・検証・テストの割合</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Seed of the split</source>
         <translation>分割の乱数シード</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Dataset folder</source>
         <translation>データセットフォルダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Replace the dataset folder if it exists</source>
         <translation>データセットフォルダが存在する場合は置き換える</translation>
     </message>
@@ -94,72 +89,72 @@
         <translation>マニフェスト</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Epochs</source>
         <translation>エポック数</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Batch size (tiles)</source>
         <translation>バッチサイズ（タイル数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Learning rate</source>
         <translation>学習率</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Device</source>
         <translation>デバイス</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Seed</source>
         <translation>乱数シード</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Weight decay</source>
         <translation>重み減衰</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Learning-rate schedule</source>
         <translation>学習率スケジュール</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Train on random crops of this size (a multiple of 32)</source>
         <translation>このサイズのランダム切り出しで学習する（32の倍数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Label smoothing</source>
         <translation>ラベルスムージング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Weight the loss by inverse class frequency</source>
         <translation>損失をクラス頻度の逆数で重み付けする</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Stop after this many epochs without improvement</source>
         <translation>改善がないまま指定エポック数が経過したら停止する</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Run folder</source>
         <translation>実行フォルダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Replace the run folder if it exists</source>
         <translation>実行フォルダが存在する場合は置き換える</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Resume the run in the run folder</source>
         <translation>実行フォルダ内の学習を再開する</translation>
     </message>
@@ -179,32 +174,32 @@
         <translation>ノイジーラベルで事前学習</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Method</source>
         <translation>手法</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Encoder</source>
         <translation>エンコーダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Decoder</source>
         <translation>デコーダ</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Encoder width</source>
         <translation>エンコーダの幅</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>SimCLR epochs (default: Epochs)</source>
         <translation>SimCLR のエポック数（既定値：エポック数）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>SimCLR temperature (default 0.2)</source>
         <translation>SimCLR の温度（既定値 0.2）</translation>
     </message>
@@ -214,37 +209,37 @@
         <translation>クリーンラベルでファインチューニング</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Pretrained model (model.pt; empty: train from scratch)</source>
         <translation>事前学習済みモデル（model.pt、空欄ならゼロから学習）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Parts copied from the pretrained model</source>
         <translation>事前学習済みモデルから引き継ぐ部分</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Frozen parts</source>
         <translation>固定する部分</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Decoder (default: the pretrained model&apos;s)</source>
         <translation>デコーダ（既定値：事前学習済みモデルのもの）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Maximum train tiles (default: all)</source>
         <translation>学習タイルの最大数（既定値：すべて）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Encoder, when training from scratch</source>
         <translation>エンコーダ（ゼロから学習する場合）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Encoder width, when training from scratch</source>
         <translation>エンコーダの幅（ゼロから学習する場合）</translation>
     </message>
@@ -254,57 +249,57 @@
         <translation>ONNX モデルで予測</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Model (model.onnx)</source>
         <translation>モデル（model.onnx）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Extent (default: the whole image)</source>
         <translation>領域（既定値：画像全体）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Tile size, a multiple of 32 (default: the model&apos;s)</source>
         <translation>タイルサイズ、32の倍数（既定値：モデルの値）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Overlap between tiles (default: the model&apos;s)</source>
         <translation>タイルの重なり（既定値：モデルの値）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>CPU threads (default: all cores)</source>
         <translation>CPU スレッド数（既定値：全コア）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Read the image at the model&apos;s resolution</source>
         <translation>モデルの解像度で画像を読み込む</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Existing map to compare with</source>
         <translation>比較する既存の地図</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Class field of the existing map (default: the one the model was trained from)</source>
         <translation>既存の地図のクラスフィールド（既定値：モデルの学習に使ったもの）</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Confidence</source>
         <translation>信頼度</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Classes</source>
         <translation>クラス</translation>
     </message>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Disagreement</source>
         <translation>不一致</translation>
     </message>
@@ -319,7 +314,7 @@
         <translation>ノイジーラベル セグメンテーション</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py"/>
+        <location filename="../bridge/process.py"/>
         <source>Could not start the backend ({})</source>
         <translation>バックエンドを起動できませんでした（{}）</translation>
     </message>
@@ -329,12 +324,12 @@
         <translation>キャンセル中：バックエンドは次のステップで停止します</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py"/>
+        <location filename="../bridge/process.py"/>
         <source>The backend was killed by signal {} (out of memory?)</source>
         <translation>バックエンドがシグナル {} で強制終了されました（メモリ不足の可能性があります）</translation>
     </message>
     <message>
-        <location filename="../processing/runner.py"/>
+        <location filename="../bridge/process.py"/>
         <source>The backend exited with code {}</source>
         <translation>バックエンドが終了コード {} で終了しました</translation>
     </message>
@@ -393,6 +388,91 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>エンコーダの初期値は ImageNet か重みファイルのどちらか一方にしてください</translation>
     </message>
     <message>
+        <location filename="../bridge/process.py"/>
+        <source>No Python found for the backend; set it under the plugin&apos;s settings</source>
+        <translation>バックエンド用の Python が見つかりません。プラグインの設定で指定してください</translation>
+    </message>
+    <message>
+        <location filename="../bridge/process.py"/>
+        <source>cancelled</source>
+        <translation>キャンセルしました</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Replace the output if it exists</source>
+        <translation>出力が既にあれば置き換える</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Warm-up fraction of the steps</source>
+        <translation>ウォームアップに使うステップの割合</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Normalisation (image: each image by its own statistics)</source>
+        <translation>正規化（image: 画像ごとにその画像の統計で）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Photometric jitter of the training tiles (0: off)</source>
+        <translation>学習タイルの明るさ・コントラストのゆらぎ（0: なし）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Loss (sce and bootstrap are robust to noisy labels)</source>
+        <translation>損失関数（sce と bootstrap はノイズのあるラベルに強い）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Encoder weights (a .pth file, imagenet or none)</source>
+        <translation>エンコーダーの重み（.pth ファイル、imagenet または none）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Bands holding red, green and blue (e.g. 3,2,1)</source>
+        <translation>赤・緑・青のバンド番号（例: 3,2,1）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Tile size (pixels, a multiple of 32)</source>
+        <translation>タイルサイズ（ピクセル、32 の倍数）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Nodata value of the image (a number or none)</source>
+        <translation>画像の NoData 値（数値または none）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Export even a very large grid or with little free space</source>
+        <translation>非常に大きなグリッドや空き容量が少なくてもエクスポートする</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Encoder learning rate, as a fraction of the learning rate</source>
+        <translation>エンコーダーの学習率（学習率に対する比）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Train only on tiles that contain this class</source>
+        <translation>このクラスを含むタイルだけで学習する</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Confidence as uint8 percent or float32 0..1</source>
+        <translation>信頼度を uint8 のパーセントまたは float32 の 0..1 で</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Probabilities (one band per class)</source>
+        <translation>確率（クラスごとに 1 バンド）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Predict even a very large grid or with little free space</source>
+        <translation>非常に大きなグリッドや空き容量が少なくても予測する</translation>
+    </message>
+    <message>
         <location filename="../processing/algorithms.py"/>
         <source>Extent to render a web or memory layer over</source>
         <translation>Web・メモリレイヤを描画する範囲</translation>
@@ -403,12 +483,12 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>Web・メモリレイヤを描画する地上解像度（範囲のCRSの地図単位/ピクセル）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Area of interest (polygons, any CRS): only tiles that meet it, nodata outside</source>
         <translation>対象範囲（ポリゴン、任意のCRS）：交わるタイルのみ計算し、範囲外はnodata</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Polygons (GeoPackage)</source>
         <translation>ポリゴン（GeoPackage）</translation>
     </message>
@@ -443,27 +523,27 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>予測のクラスラスタをGeoPackageのポリゴンとして書き出します：クラスIDと名前を持つ1つのレイヤで、クラス別にスタイル設定され、ポリゴンごとの平均信頼度（隣の信頼度ラスタから）を持ち、約1ピクセルで単純化されます。最小面積未満のポリゴンと穴は除去されます。ラスタの大きさにかかわらずメモリ使用量は小さいままです。既存の出力ファイルは置き換えられます。</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Class raster (of Predict)</source>
         <translation>クラスラスタ（予測の出力）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Confidence raster (default: the one beside it)</source>
         <translation>信頼度ラスタ（既定：隣にあるもの）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Minimum area, square map units (default: 4 pixels)</source>
         <translation>最小面積、地図単位の平方（既定：4ピクセル）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Simplification tolerance, map units (default: one pixel)</source>
         <translation>単純化の許容値、地図単位（既定：1ピクセル）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Polygons</source>
         <translation>ポリゴン</translation>
     </message>
@@ -493,22 +573,22 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>旧地図のすべてのポリゴンについて：旧クラス、予測の多数派クラスとその割合、平均信頼度、変化したかどうか。GeoPackageのレイヤは確信度の高い変化が先頭に来るよう並べられ、変化したポリゴンは赤で描かれます。モデルを指定すると、旧地図の値は学習時と同じ対応でクラスに割り当てられます。既存の出力ファイルは置き換えられます。</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Old map (polygons)</source>
         <translation>旧地図（ポリゴン）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Class field of the old map (default: the model&apos;s training field)</source>
         <translation>旧地図のクラスフィールド（既定：モデルの学習時のフィールド）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Model (model.onnx) that made the prediction</source>
         <translation>予測を行ったモデル（model.onnx）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../spec/commands.py"/>
         <source>Map changes</source>
         <translation>地図の変化</translation>
     </message>
@@ -820,7 +900,7 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
 <context>
     <name>NoisySegLayers</name>
     <message>
-        <location filename="../gui/layers.py"/>
+        <location filename="../bridge/layers.py"/>
         <source>Layer “{}” is not a file the backend can read; save it as a GeoPackage, Shapefile or GeoTIFF first</source>
         <translation>レイヤ「{}」はバックエンドが読み込めるファイルではありません。先に GeoPackage、シェープファイル、GeoTIFF のいずれかで保存してください</translation>
     </message>

@@ -4,13 +4,14 @@ gui/render_layer.py)."""
 
 from __future__ import annotations
 
-from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterFile,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
+from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
                        QgsProcessingParameterVectorDestination, QgsProcessingParameterVectorLayer,
                        QgsProcessingUtils, QgsRasterBlockFeedback)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..gui.aoi_layer import aoi_source
+from ..spec.commands import CompareMapOptions, VectorizeOptions
 from ..gui.layers import NotAFileLayer
 from ..gui.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
 from .algorithms import BackendAlgorithm, layer_path
@@ -93,16 +94,14 @@ class VectorizeAlgorithm(BackendAlgorithm):
         "styled by class, the mean confidence per polygon (from the confidence raster beside it), simplified "
         "to about a pixel; polygons and holes smaller than the minimum area are dropped. Memory stays small "
         "whatever the raster's size. Existing output files are replaced.")
-    options = {"MIN_AREA": "--min-area", "SIMPLIFY": "--simplify", "CONFIDENCE": "--confidence"}
+    spec = VectorizeOptions
+    names = {"prediction": "INPUT", "out": "OUTPUT"}
+    handled = ("prediction", "out", "aoi", "overwrite")
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer("INPUT", tr("Class raster (of Predict)")))
-        self.add(QgsProcessingParameterFile("CONFIDENCE", tr("Confidence raster (default: the one beside it)"),
-                                            extension="tif", optional=True))
-        self.add_number("MIN_AREA", tr("Minimum area, square map units (default: 4 pixels)"), kind=DOUBLE,
-                        optional=True, minimum=0.0)
-        self.add_number("SIMPLIFY", tr("Simplification tolerance, map units (default: one pixel)"), kind=DOUBLE,
-                        optional=True, minimum=0.0, advanced=True)
+        for dest in ("confidence", "min_area", "simplify"):
+            self.add_option(dest)
         add_aoi_parameter(self)
         self.add(QgsProcessingParameterVectorDestination("OUTPUT", tr("Polygons"),
                                                          QgsProcessing.SourceType.TypeVectorPolygon))
@@ -131,18 +130,16 @@ class CompareMapAlgorithm(BackendAlgorithm):
         "confidence, and whether it changed. The GeoPackage layer is sorted so that confident changes come "
         "first; changed polygons are drawn in red. With the model, the old map's values are mapped as in "
         "training. Existing output files are replaced.")
-    options = {"FIELD": "--field", "MODEL": "--model", "CONFIDENCE": "--confidence"}
+    spec = CompareMapOptions
+    names = {"prediction": "INPUT", "out": "OUTPUT"}
+    handled = ("prediction", "labels", "out", "overwrite")
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         self.add(QgsProcessingParameterRasterLayer("INPUT", tr("Class raster (of Predict)")))
         self.add(QgsProcessingParameterVectorLayer("LABELS", tr("Old map (polygons)"),
                                                    [QgsProcessing.SourceType.TypeVectorPolygon]))
-        self.add(QgsProcessingParameterString("FIELD", tr("Class field of the old map (default: the model's "
-                                                          "training field)"), optional=True))
-        self.add(QgsProcessingParameterFile("MODEL", tr("Model (model.onnx) that made the prediction"),
-                                            extension="onnx", optional=True))
-        self.add(QgsProcessingParameterFile("CONFIDENCE", tr("Confidence raster (default: the one beside it)"),
-                                            extension="tif", optional=True))
+        for dest in ("field", "model", "confidence"):
+            self.add_option(dest)
         self.add(QgsProcessingParameterVectorDestination("OUTPUT", tr("Map changes"),
                                                          QgsProcessing.SourceType.TypeVectorPolygon))
         self.addOutput(QgsProcessingOutputNumber("CHANGED", tr("Changed polygons")))

@@ -13,8 +13,10 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.progress import Reporter
 from . import plots, report
-from .grid import (ALL, Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles,
-                   parse_choices, parse_ks, parse_seeds, same_classes, seed_stats, slug, study_settings, write_csv)
+from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_ks, parse_seeds, same_classes
+from .runner import Study
+from .settings import ALL, TrainingSettings, drawable_tiles, study_settings
+from .table import seed_stats, slug, write_csv
 
 INITS = ("scratch", "noisy", "simclr", "simclr+noisy")
 BASELINE = "scratch"
@@ -56,16 +58,16 @@ def run_label_efficiency(noisy: str | Path, clean: str | Path, test: str | Path,
         evaluate_pretrained = (test, test_split) if noisy_data is not None and same_classes(noisy_data, test_data) else None
         pretrained = {}
         for method in pretrain_methods:
-            pretrained[method] = study.pretrained(f"{slug(method)}", settings.pretrain_argv(noisy, method),
+            pretrained[method] = study.pretrained(f"{slug(method)}", settings.pretrain_options(noisy, method),
                                                   evaluate_on=None if method == "simclr" else evaluate_pretrained)
         rows = []
         for seed in seeds:
             for k in ks:
                 for init in inits:
                     model = Path(pretrained[init]["model"]) if init in pretrained else None
-                    argv = settings.finetune_argv(clean, model, k, seed, tiles_of[k], transfer=transfer, freeze=freeze)
+                    options = settings.finetune_options(clean, model, k, seed, tiles_of[k], transfer=transfer, freeze=freeze)
                     fields = {"init": init, "k": str(k), "tiles": tiles_of[k], "seed": seed}
-                    rows.append(study.finetuned(f"{slug(init)}_k{k}_s{seed}", argv, test, test_split, fields))
+                    rows.append(study.finetuned(f"{slug(init)}_k{k}_s{seed}", options, test, test_split, fields))
         rows.sort(key=lambda r: (inits.index(r["init"]), r["tiles"], r["seed"]))
 
         curves = mean_curves(rows, inits, metric)

@@ -13,9 +13,12 @@ from typing import Optional, Sequence
 from ..core.errors import UserError
 from ..core.noise import NOISE_KINDS, corrupt_dataset
 from ..core.progress import Reporter
+from ..spec.names import MANIFEST
 from . import plots, report
-from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles, parse_choices,
-                   parse_floats, parse_seeds, seed_stats, slug, study_settings, write_csv)
+from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_floats, parse_seeds
+from .runner import Study
+from .settings import TrainingSettings, drawable_tiles, study_settings
+from .table import seed_stats, slug, write_csv
 
 DEFAULT_KINDS = ("remove", "shift", "erode", "dilate", "flip")
 CLEAN = "none"
@@ -58,11 +61,11 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
             else:
                 data = study.dataset(name, lambda path, rep, kind=kind, rate=rate: corrupt_dataset(
                     clean, path, rate=rate, kinds=[kind], seed=noise_seed, overwrite=True, reporter=rep))
-            result = study.pretrained(name, settings.pretrain_argv(data, "noisy"), evaluate_on=(test, test_split))
+            result = study.pretrained(name, settings.pretrain_options(data, "noisy"), evaluate_on=(test, test_split))
             pretrained[(kind, rate)] = {**result, "noise": _noise_record(data)}
         rows = []
         for seed in seeds:
-            rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_argv(clean, None, k, seed, k), test,
+            rows.append(study.finetuned(f"scratch_s{seed}", settings.finetune_options(clean, None, k, seed, k), test,
                                         test_split, {"init": "scratch", "kind": "", "rate": "", "k": k, "seed": seed,
                                                      "pretrained_test_miou": None, "objects": None,
                                                      "objects_touched": None}))
@@ -70,8 +73,8 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
                 fields = {"init": "pretrained", "kind": kind, "rate": rate, "k": k, "seed": seed,
                           "pretrained_test_miou": result["test"]["miou"],
                           "pretrained_test_score": metric.of(result["test"]), **result["noise"]}
-                argv = settings.finetune_argv(clean, Path(result["model"]), k, seed, k)
-                rows.append(study.finetuned(f"{result['name']}_s{seed}", argv, test, test_split, fields))
+                options = settings.finetune_options(clean, Path(result["model"]), k, seed, k)
+                rows.append(study.finetuned(f"{result['name']}_s{seed}", options, test, test_split, fields))
         rows.sort(key=lambda r: (r["init"] != "scratch", r["kind"], r["rate"] if r["rate"] != "" else -1, r["seed"]))
 
         root = Path(out)
@@ -88,7 +91,7 @@ def run_noise_study(clean: str | Path, test: str | Path, out: str | Path,
 
 
 def _noise_record(dataset: Path) -> dict:
-    noise = json.loads((Path(dataset) / "manifest.json").read_text(encoding="utf-8")).get("noise") or {}
+    noise = json.loads((Path(dataset) / MANIFEST).read_text(encoding="utf-8")).get("noise") or {}
     return {"objects": noise.get("objects"), "objects_touched": sum(noise.get("touched", {}).values()) if noise else 0}
 
 

@@ -20,9 +20,12 @@ from ..backend.architectures import DECODER_NAMES
 from ..core.atomic import atomic_dir, write_json
 from ..core.errors import UserError
 from ..core.progress import Reporter
+from ..spec.names import MANIFEST
 from . import plots, report
-from .grid import (Metric, Study, TrainingSettings, check_compatible, check_dataset, drawable_tiles, parse_choices,
-                   parse_seeds, seed_stats, slug, study_settings, write_csv)
+from .parsing import Metric, check_compatible, check_dataset, parse_choices, parse_seeds
+from .runner import Study
+from .settings import TrainingSettings, drawable_tiles, study_settings
+from .table import seed_stats, slug, write_csv
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def remap_dataset(source: Path, out: Path, groups: Sequence[tuple[str, list[int]
         manifest["remapped_from"] = {"source": str(source.resolve()),
                                      "groups": [{"name": name, "ids": members} for name, members in groups]}
         write_json(tmp / "classes.json", {"classes": classes})
-        write_json(tmp / "manifest.json", manifest)
+        write_json(tmp / MANIFEST, manifest)
     return {"dataset": str(out), "classes": len(classes)}
 
 
@@ -159,24 +162,24 @@ def run_transfer_study(noisy: str | Path, clean: str | Path, test: str | Path, o
         scratch_keys = list(dict.fromkeys(c.scratch_key for c in plan))
         study.plan(1 + with_coarse + (len(plan) + len(scratch_keys)) * len(seeds))
 
-        pretrained = {"unet": study.pretrained("unet", settings.pretrain_argv(noisy, "noisy"),
+        pretrained = {"unet": study.pretrained("unet", settings.pretrain_options(noisy, "noisy"),
                                                evaluate_on=(test, test_split))}
         if with_coarse:
             coarse = study.dataset("noisy_coarse", lambda path, rep: remap_dataset(noisy, path, groups, rep))
-            pretrained["coarse"] = study.pretrained("coarse_unet", settings.pretrain_argv(coarse, "noisy"))
+            pretrained["coarse"] = study.pretrained("coarse_unet", settings.pretrain_options(coarse, "noisy"))
         rows = []
         for seed in seeds:
             for key in scratch_keys:
                 model = next(c for c in plan if c.scratch_key == key)
-                argv = settings.finetune_argv(clean, None, k, seed, k, decoder=model.decoder, freeze=model.freeze)
-                rows.append(study.finetuned(f"{key}_s{seed}", argv, test, test_split,
+                options = settings.finetune_options(clean, None, k, seed, k, decoder=model.decoder, freeze=model.freeze)
+                rows.append(study.finetuned(f"{key}_s{seed}", options, test, test_split,
                                             {"condition": key, "init": "scratch", "decoder": model.decoder or "unet",
                                              "transfer": "", "freeze": model.freeze, "k": k, "seed": seed}))
             for condition in plan:
-                argv = settings.finetune_argv(clean, Path(pretrained[condition.pretraining]["model"]), k, seed, k,
+                options = settings.finetune_options(clean, Path(pretrained[condition.pretraining]["model"]), k, seed, k,
                                               decoder=condition.decoder, transfer=condition.transfer,
                                               freeze=condition.freeze)
-                rows.append(study.finetuned(f"{condition.key}_s{seed}", argv, test, test_split,
+                rows.append(study.finetuned(f"{condition.key}_s{seed}", options, test, test_split,
                                             {"condition": condition.key, "init": f"pretrained ({condition.pretraining})",
                                              "decoder": condition.decoder or "unet", "transfer": condition.transfer,
                                              "freeze": condition.freeze, "k": k, "seed": seed}))

@@ -170,3 +170,16 @@ def test_fpn_list_blocks_get_activations(dataset, tmp_path):
                                                           "num_classes": 7, "base_width": 8}))] == list(rows)
     for name in ("decoder.lateral", "decoder.semantic"):
         assert rows[name]["activation_values"] > 0 and rows[name]["activation_kl_gauss"] > 0
+
+
+def test_the_divergences_and_the_report_need_no_torch():
+    """backend/analysis.py is split: the KLs (divergence.py, numpy only) and the table and figure
+    (analysis_report.py) import without torch; only collecting activations needs it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import qgis_noisyseg.backend.divergence, qgis_noisyseg.backend.analysis_report; "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

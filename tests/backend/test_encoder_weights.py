@@ -24,7 +24,7 @@ from rasterio.transform import from_origin
 from qgis_noisyseg.backend.checkpoint import load_checkpoint
 from qgis_noisyseg.backend.models import pretrained
 from qgis_noisyseg.core.errors import UserError
-from qgis_noisyseg.study.grid import TrainingSettings
+from qgis_noisyseg.study.settings import TrainingSettings
 from tests.conftest import assert_user_error
 
 CPU = ["--batch-size", "4", "--device", "cpu"]

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from qgis_noisyseg.backend.losses import BOOTSTRAP_BETA, LOSSES, REVERSE_LOG_ZERO, segmentation_loss
-from qgis_noisyseg.commands._training import LOSS_NAMES
+from qgis_noisyseg.spec.choices import LOSSES as LOSS_NAMES
 
 
 def sample(seed: int = 0):

@@ -155,7 +155,7 @@ def test_cancelled_export_leaves_nothing(tmp_path):
 def test_sigterm_mid_export_leaves_no_half_dataset(tmp_path):
     out = tmp_path / "ds"
     result = sigterm_at_first_progress("export", "--image", IMAGE, "--labels", OLD_MAP, "--field", "Afgroede",
-                                       "--tile", "16", "--stride", "8", "--min-valid", "0", "--out", out, timeout=60)
+                                       "--tile", "32", "--stride", "8", "--min-valid", "0", "--out", out, timeout=60)
     assert result.code == 130, result.err
     assert '"cancelled"' in result.out
     assert "Traceback" not in result.err

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import processing
@@ -18,7 +19,7 @@ from qgis.core import (QgsApplication, QgsCoordinateReferenceSystem, QgsCoordina
                        QgsPalettedRasterRenderer, QgsProcessingException, QgsProcessingFeedback, QgsProject,
                        QgsRectangle, QgsSingleBandPseudoColorRenderer, QgsVectorLayer)
 
-from qgis_noisyseg.processing import runner
+from qgis_noisyseg.bridge import process as bridge_process
 from tests.conftest import DENMARK, REPO
 from tests.inference.inference_helpers import CRS, TRANSFORM, conv_model, metadata, smooth_image, write_image
 
@@ -90,17 +91,21 @@ def test_pretrain_then_finetune(provider, tmp_path):
     dataset = processing.run("noisyseg:export", denmark_export(tmp_path / "dataset"))["OUTPUT"]
     training = {"DATA": dataset, "EPOCHS": 1, "BATCH_SIZE": 4, "DEVICE": "cpu"}
 
-    pretrained = processing.run("noisyseg:pretrain", {**training, "METHOD": "noisy", "BASE_WIDTH": 8,
+    pretrained = processing.run("noisyseg:pretrain", {**training, "METHOD": "noisy", "BASE_WIDTH": 8, "LOSS": "sce",
                                                       "OUTPUT": str(tmp_path / "pretrained")})
     finetuned = processing.run("noisyseg:finetune", {**training, "INIT": pretrained["MODEL"], "MAX_TILES": 4,
-                                                     "FREEZE": "encoder", "OUTPUT": str(tmp_path / "finetuned")})
+                                                     "FREEZE": "encoder", "LOSS": "bootstrap", "TILES_WITH": "spring cereals",
+                                                     "OUTPUT": str(tmp_path / "finetuned")})
     scratch = processing.run("noisyseg:finetune", {**training, "BASE_WIDTH": 8, "OUTPUT": str(tmp_path / "scratch")})
 
     assert pretrained["MODEL"] == str(tmp_path / "pretrained" / "model.pt")
     for run in (pretrained, finetuned, scratch):
-        assert os.path.isfile(run["MODEL"]) and 0.0 <= run["VAL_MIOU"] <= 1.0
+        history = json.loads((Path(run["OUTPUT"]) / "history.json").read_text())
+        assert os.path.isfile(run["MODEL"]) and run["VAL_MIOU"] == history[-1]["val_miou"]
+    assert json.loads((tmp_path / "pretrained" / "config.json").read_text())["training"]["loss"] == "sce"
     config = json.loads((tmp_path / "finetuned" / "config.json").read_text())
     assert config["init"] == pretrained["MODEL"] and config["freeze"] == "encoder" and config["max_tiles"] == 4
+    assert config["training"]["loss"] == "bootstrap" and config["tiles_with"] == 1
     assert json.loads((tmp_path / "scratch" / "config.json").read_text())["init"] is None
     assert "torch" not in sys.modules
 
@@ -153,6 +158,33 @@ def test_predict_extent_is_converted_to_the_image_crs(provider, tmp_path):
     assert right - left < 130 * 10.0 and top - bottom < 96 * 10.0  # and not the whole image
 
 
+def test_predict_writes_probabilities_float_confidence_and_a_named_disagreement(provider, tmp_path):
+    """The predict options Processing lacked: --probabilities, --confidence-dtype, --disagreement-out."""
+    meta = metadata(3, CLASSES)
+    meta["provenance"]["label_field"] = "crop"
+    model = conv_model(tmp_path / "model.onnx", kernel=3, meta=meta)
+    image = write_image(tmp_path / "image.tif", smooth_image(3, 64, 64))
+    left, top = TRANSFORM.c, TRANSFORM.f
+    old_map = tmp_path / "old.gpkg"
+    pyogrio.raw.write(old_map, np.asarray(shapely.to_wkb([shapely.box(left, top - 640, left + 640, top)]), dtype=object),
+                      [np.asarray(["barley"], dtype=object)], ["crop"], crs=CRS, geometry_type="Polygon", layer="old")
+    results = processing.run("noisyseg:predict", {
+        "MODEL": str(model), "INPUT": str(image), "TILE": 64, "OVERLAP": 16, "DISAGREEMENT_WITH": str(old_map),
+        "CONFIDENCE": str(tmp_path / "confidence.tif"), "CONFIDENCE_DTYPE": "float32",
+        "PROBABILITIES": str(tmp_path / "probabilities.tif"), "DISAGREEMENT_OUT": str(tmp_path / "where.tif"),
+        "OUTPUT": str(tmp_path / "classes.tif")})
+    assert results["DISAGREEMENT"] == str(tmp_path / "where.tif") and os.path.isfile(results["DISAGREEMENT"])
+    with rasterio.open(results["CONFIDENCE"]) as confidence, rasterio.open(results["PROBABILITIES"]) as probabilities:
+        assert confidence.dtypes[0] == "float32" and probabilities.count == len(CLASSES)
+        np.testing.assert_allclose(probabilities.read().max(axis=0), confidence.read(1), atol=1e-6)
+
+
+def test_a_tile_that_is_not_a_multiple_of_32_is_refused_before_the_backend_starts(provider, tmp_path):
+    with pytest.raises(QgsProcessingException, match="--tile must be a multiple of 32 and at least 32 .*, not --tile 100; use 96 or 128"):
+        processing.run("noisyseg:export", denmark_export(tmp_path / "dataset", TILE=100))
+    assert not (tmp_path / "dataset").exists()
+
+
 def test_a_backend_user_error_raises_its_one_line_message(provider, tmp_path):
     with pytest.raises(QgsProcessingException) as error:
         processing.run("noisyseg:export", denmark_export(tmp_path / "dataset", FIELD="NoSuchField"))
@@ -170,12 +202,12 @@ def test_cancel_stops_the_backend_and_leaves_no_output(provider, tmp_path, monke
             super().__init__(*args, **kwargs)
             started.append(self)
 
-    monkeypatch.setattr(runner.subprocess, "Popen", RecordedPopen)
+    monkeypatch.setattr(bridge_process.subprocess, "Popen", RecordedPopen)
     feedback = QgsProcessingFeedback()
     feedback.progressChanged.connect(lambda _progress: feedback.cancel())
 
     with pytest.raises(QgsProcessingException, match="cancelled"):
-        processing.run("noisyseg:export", denmark_export(tmp_path / "dataset", TILE=16, STRIDE=8), feedback=feedback)
+        processing.run("noisyseg:export", denmark_export(tmp_path / "dataset", TILE=32, STRIDE=8), feedback=feedback)
 
     assert feedback.isCanceled() and [process.returncode for process in started] == [130]
     assert os.listdir(tmp_path) == []  # neither the dataset nor a temporary folder

@@ -105,7 +105,7 @@ OPTIONS = [
     Option("pretrain-temperature-nan", lambda w: train(w, "--method", "simclr", "--temperature", "nan"), "--temperature"),
     Option("pretrain-patience-0", lambda w: train(w, "--patience", "0"), "--patience"),
     Option("pretrain-tile-size-33", lambda w: train(w, "--tile-size", "33"), "--tile-size"),
-    Option("pretrain-base-width-0", lambda w: train(w, "--base-width", "0"), "base_width"),
+    Option("pretrain-base-width-0", lambda w: train(w, "--base-width", "0"), "--base-width"),
     Option("finetune-lr-nan", lambda w: finetune(w, "--lr", "nan"), "--lr"),
     Option("finetune-lr-negative", lambda w: finetune(w, "--lr", "-1"), "--lr"),
     Option("finetune-weight-decay-negative", lambda w: finetune(w, "--weight-decay", "-1"), "--weight-decay"),
@@ -136,11 +136,13 @@ def test_a_nonsense_number_is_refused_before_any_work(case: Option, inputs: Path
 # -- bounded grids ------------------------------------------------------------------------------
 
 
-def long_thin_image(work: Path, width: int = 100_000) -> Path:
-    """An image ``width`` px wide and 1 px tall over the scene (issue 16: 88,000 files at --tile 1)."""
+def long_thin_image(work: Path, width: int = 100_031, height: int = 32) -> Path:
+    """An image ``width`` px wide and ``height`` px tall over the scene (issue 16: 88,000 files at
+    --tile 1; export now takes tiles of a multiple of 32 only, so: 32 px tiles at a 1 px stride)."""
     with rasterio.open(work / "scene" / "RGB_small.tif") as src:
-        profile = {**src.profile, "width": width, "height": 1, "blockxsize": 256, "blockysize": 16, "tiled": False}
-        row = np.resize(src.read(window=((0, 1), (0, src.width))), (src.count, 1, width))
+        profile = {**src.profile, "width": width, "height": height, "blockxsize": 256, "blockysize": 16,
+                   "tiled": False}
+        row = np.resize(src.read(window=((0, height), (0, src.width))), (src.count, height, width))
     path = work / "long.tif"
     profile.pop("blockxsize"), profile.pop("blockysize")
     with rasterio.open(path, "w", **profile) as dst:
@@ -151,8 +153,8 @@ def long_thin_image(work: Path, width: int = 100_000) -> Path:
 def test_an_export_of_too_many_tiles_is_refused_saying_the_number(inputs: Path, run_cli):
     image = long_thin_image(inputs)
     before = snapshot(inputs)
-    result = run_cli("export", "--image", image, "--labels", inputs / "scene" / OLD_MAP, "--tile", "1", "--out",
-                     inputs / "ds", "--json")
+    result = run_cli("export", "--image", image, "--labels", inputs / "scene" / OLD_MAP, "--tile", "32", "--stride",
+                     "1", "--out", inputs / "ds", "--json")
     assert_one_line_error(result, "100,000 tiles (200,000 files)", "--force")
     assert_unchanged(before, snapshot(inputs))
 

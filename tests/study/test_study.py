@@ -13,7 +13,7 @@ import pytest
 from qgis_noisyseg.core.errors import Cancelled
 from qgis_noisyseg.core.progress import Reporter
 from qgis_noisyseg.study import plots
-from qgis_noisyseg.study.grid import TrainingSettings
+from qgis_noisyseg.study.settings import TrainingSettings
 from qgis_noisyseg.study.label_efficiency import clean_tiles_saved, run_label_efficiency, tiles_to_reach
 from tests.conftest import DENMARK, assert_user_error
 from tests.torch_threads import single_thread  # noqa: F401  (autouse)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QPushButton, QSpinBox, QWidget
+
+from ...spec.fields import option_named
 
 
 def tr(text: str) -> str:
@@ -72,6 +76,16 @@ def spin(name: str, value: int, minimum: int, maximum: int, step: int = 1) -> QS
     box.setSingleStep(step)
     box.setValue(int(value))
     return box
+
+
+def spin_for(name: str, spec, dest: str, minimum: Optional[int] = None, maximum: int = 1000) -> QSpinBox:
+    """A spin box for the option ``dest`` of a command's spec: its default, its bounds (the panel
+    may narrow them, never widen them: e.g. at least one epoch) and its multiple as the step."""
+    option = option_named(spec, dest)
+    low = max(v for v in (option.minimum, minimum, 0) if v is not None)
+    high = min(v for v in (option.maximum, maximum) if v is not None)
+    step = option.multiple_of or (8 if dest == "base_width" else 1)
+    return spin(name, option.default, int(low), int(high), step)
 
 
 def class_weights_box(name: str) -> QCheckBox:

@@ -10,11 +10,12 @@ from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
 
-from ...core.errors import UserError
+from ...core.classes import UserError
+from ...spec.commands import ExportOptions
 from ..class_table import ClassTable
 from ..layers import OUTPUT_PROPERTY, NotAFileLayer, backend_path
 from ..runner import Step
-from .base import StepPage, combo, form, set_combo, spin, tr
+from .base import StepPage, combo, form, set_combo, spin_for, tr
 
 
 class DataStep(StepPage):
@@ -61,7 +62,7 @@ class DataStep(StepPage):
         layout.addLayout(buttons)
 
         tiling = form()
-        self.tile = spin("noisyseg_tile", 256, 32, 4096, 32)
+        self.tile = spin_for("noisyseg_tile", ExportOptions, "tile", maximum=4096)
         self.tile.setSuffix(" px")
         tiling.addRow(tr("Tile size"), self.tile)
         self.unlabeled = combo([(tr("ignore (unknown, not trained on)"), "ignore"),

@@ -10,12 +10,13 @@ from qgis.core import Qgis
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtWidgets import QCheckBox, QLabel, QVBoxLayout
 
-from ...backend.architectures import DECODER_NAMES
+from ...spec.choices import DECODERS as DECODER_NAMES
+from ...spec.commands import FinetuneOptions
 from .. import annotation
 from ..loss_curve import LossCurve
 from ..metrics_table import MetricsTable
 from ..runner import Step
-from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
+from .base import StepPage, class_weights_box, combo, form, set_combo, spin_for, tr
 
 TRANSFERS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "automatic (recommended)"), "auto"),
              (QT_TRANSLATE_NOOP("NoisySegPanel", "encoder"), "encoder"),
@@ -40,7 +41,7 @@ class FinetuneStep(StepPage):
         fields.addRow(tr("Freeze"), self.freeze)
         self.decoder = combo([(tr("the pretrained one"), ""), *DECODER_NAMES], "noisyseg_finetune_decoder")
         fields.addRow(tr("Decoder"), self.decoder)
-        self.epochs = spin("noisyseg_finetune_epochs", 30, 1, 1000)
+        self.epochs = spin_for("noisyseg_finetune_epochs", FinetuneOptions, "epochs", minimum=1)
         fields.addRow(tr("Epochs"), self.epochs)
         self.class_weights = class_weights_box("noisyseg_finetune_class_weights")
         fields.addRow(self.class_weights)

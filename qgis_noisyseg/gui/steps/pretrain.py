@@ -10,11 +10,14 @@ from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, Qt
 from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
-from ...backend.architectures import DECODER_NAMES, DEFAULT_BASE_WIDTH, ENCODER_NAMES
+from ...spec.choices import DECODERS as DECODER_NAMES
+from ...spec.choices import DEFAULT_BASE_WIDTH
+from ...spec.choices import ENCODERS as ENCODER_NAMES
+from ...spec.commands import PretrainOptions
 from ..environment import describe_device
 from ..loss_curve import LossCurve
 from ..runner import Step
-from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
+from .base import StepPage, class_weights_box, combo, form, set_combo, spin_for, tr
 
 METHODS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "noisy"), "noisy"), (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR"), "simclr"),
            (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR, then noisy"), "simclr+noisy"))
@@ -36,7 +39,7 @@ class PretrainStep(StepPage):
         fields.addRow(tr("Encoder"), self.encoder)
         self.decoder = combo(DECODER_NAMES, "noisyseg_decoder")
         fields.addRow(tr("Decoder"), self.decoder)
-        self.base_width = spin("noisyseg_base_width", DEFAULT_BASE_WIDTH, 8, 128, 8)
+        self.base_width = spin_for("noisyseg_base_width", PretrainOptions, "base_width")
         self.base_width.setToolTip(tr("Width of the encoder's first layer: 64 is the standard ResNet; smaller "
                                       "trains faster on a CPU."))
         fields.addRow(tr("Base width"), self.base_width)
@@ -52,7 +55,7 @@ class PretrainStep(StepPage):
         self.weights_file.setFilter(tr("PyTorch weights (*.pth *.pt)"))
         self.weights_file.setEnabled(False)
         fields.addRow(tr("Weights file"), self.weights_file)
-        self.epochs = spin("noisyseg_pretrain_epochs", 20, 1, 1000)
+        self.epochs = spin_for("noisyseg_pretrain_epochs", PretrainOptions, "epochs", minimum=1)
         fields.addRow(tr("Epochs"), self.epochs)
         self.class_weights = class_weights_box("noisyseg_pretrain_class_weights")
         fields.addRow(self.class_weights)

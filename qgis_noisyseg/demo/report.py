@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from ..study.table import seed_stats as _seed_stats
+
 
 def analysis_table(result: dict) -> str:
-    from ..backend.analysis import format_table
+    from ..backend.analysis_report import format_table
 
     return format_table(result)
 
 
 def seed_stats(values: Sequence[float]) -> dict:
-    values = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    if not values:
-        return {"mean": None, "std": None, "min": None, "max": None, "n": 0}
-    mean = sum(values) / len(values)
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-    return {"mean": mean, "std": std, "min": min(values), "max": max(values), "n": len(values)}
+    """The studies' statistics over seeds (study/table.py), None where there is no score."""
+    return _seed_stats(values, missing=None)
 
 
 def headline_text(h: dict) -> str:
@@ -78,7 +75,7 @@ def _efficiency_reading(summary: dict) -> str:
 def write_report(out: Path, summary: dict) -> None:
     from ..core.atomic import atomic_file
 
-    from .demo import MAP_2016, OLD_MAP
+    from .scene import MAP_2016, OLD_MAP
 
     s, h = summary["settings"], summary["headline"]
     test_tiles = summary["references"]["noisy_only"]["tiles"]

@@ -1,0 +1,28 @@
+"""The file the backend reads for a QGIS map layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsMapLayer, QgsProviderRegistry, QgsVectorLayer
+from qgis.PyQt.QtCore import QCoreApplication
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("NoisySegLayers", text)
+
+
+class NotAFileLayer(ValueError):
+    pass
+
+
+def backend_path(layer: QgsMapLayer) -> tuple[str, bool]:
+    """The file the backend reads for ``layer`` (``path``, or ``path:layer`` for one layer of a
+    multi-layer vector file), and whether the layer has a filter the backend will not apply."""
+    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source())
+    path = parts.get("path")
+    if not path or not Path(path).exists():
+        raise NotAFileLayer(tr("Layer “{}” is not a file the backend can read; save it as a GeoPackage, "
+                               "Shapefile or GeoTIFF first").format(layer.name()))
+    layer_name = parts.get("layerName") if isinstance(layer, QgsVectorLayer) else None
+    return (f"{path}:{layer_name}" if layer_name else path), bool(parts.get("subset"))
