@@ -14,7 +14,7 @@ LOSS_NAMES = ("ce", "sce", "bootstrap")  # backend.losses.LOSSES, here without i
 WARMUP = 0.0
 PHOTOMETRIC = 0.0
 NORMALIZATIONS = ("image", "dataset")
-NORMALIZATION = "dataset"
+NORMALIZATION = "image"
 
 
 def add_training_arguments(p: argparse.ArgumentParser, epochs: int, warmup: float = WARMUP,

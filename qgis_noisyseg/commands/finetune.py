@@ -14,7 +14,7 @@ from ._training import add_encoder_weights_arguments, add_training_arguments
 
 TRANSFERS = {"encoder": ["encoder"], "encoder+decoder": ["encoder", "decoder"], "all": ["encoder", "decoder", "head"]}
 AUTO = "auto"
-ENCODER_LR_SCALE = 1.0  # chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality")
+ENCODER_LR_SCALE = 0.1  # chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality")
 
 
 def resolve_transfer(requested: str, pretrained_classes: list, dataset_classes: list, decoder_changes: bool,
