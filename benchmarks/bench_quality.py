@@ -68,8 +68,12 @@ SETTINGS = {
 # Experiments (docs/results.md): extra flags for every pretraining / fine-tuning run.
 # "pretrain": every pretraining; "finetune": every fine-tuning; "pretrained" / "scratch": the
 # fine-tunings of one init; "patch": an experiment that is not an option (see ``_patch``).
+# The experiments of docs/results.md ran when the defaults were those of ``before`` (their flags
+# on top of those); run now, they add to the new defaults.
 VARIANTS: dict[str, dict] = {
     "defaults": {},
+    "before": {"pretrain": ["--normalization", "dataset"], "finetune": ["--normalization", "dataset"],
+               "pretrained": ["--encoder-lr-scale", 1]},
     "photometric": {"pretrain": ["--photometric", 0.2], "finetune": ["--photometric", 0.2]},
     "photometric_ft": {"finetune": ["--photometric", 0.2]},
     "onecycle": {"finetune": ["--schedule", "onecycle"]},
