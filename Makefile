@@ -17,7 +17,7 @@ help:
 	@echo "make demo    run the main job on the bundled Denmark Sentinel-2 scene (DEMO=quick: a one-minute version)"
 	@echo "make test    run the test suite (unit tests, then tests against real QGIS)"
 	@echo "make bench   run the benchmarks (prints ratios measured in the same run)"
-	@echo "make bench-quality  pretrained + K clean tiles against scratch on five real-scene cases (about half an hour)"
+	@echo "make bench-quality  pretrained + K clean tiles against scratch on five real-scene cases (5 min on the idle 2-core machine)"
 	@echo "make package build the installable plugin zip under dist/"
 	@echo "make setup   install QGIS (apt) and the backend environment ($(VENV)) only"
 

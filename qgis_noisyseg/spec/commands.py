@@ -28,8 +28,8 @@ PREDICT_MAX_TILES = 250_000
 # Chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality").
 WARMUP = 0.0
 PHOTOMETRIC = 0.0
-NORMALIZATION = "dataset"
-ENCODER_LR_SCALE = 1.0
+NORMALIZATION = "image"
+ENCODER_LR_SCALE = 0.1
 
 
 # Shared groups -----------------------------------------------------------------------------

@@ -135,3 +135,29 @@ def test_normalisation_schemes_values():
     tile = normalise(pixels, valid, None, None, "tile")  # valid mean 3, std sqrt(8/3)
     s = math.sqrt(8 / 3)
     assert np.allclose(tile, [[[-2 / s, 0.0], [2 / s, 0.0]]])
+
+
+def test_normalization_of_a_run_follows_its_scheme():
+    from types import SimpleNamespace
+
+    from qgis_noisyseg.commands._training import normalization_for
+    from qgis_noisyseg.spec.commands import NORMALIZATION
+
+    clean = SimpleNamespace(manifest={"band_stats": {"mean": [5.0], "std": [2.0], "pixels": 9}})
+    assert NORMALIZATION == "image"  # chosen by benchmarks/bench_quality.py
+    assert normalization_for(clean, "image") == {"mean": [5.0], "std": [2.0], "scheme": "image"}
+    assert normalization_for(clean, "dataset") == {"mean": [5.0], "std": [2.0], "scheme": "dataset"}
+    # fine-tuning a pretrained model: the dataset scheme keeps the model's statistics, the image
+    # scheme takes those of the image it now trains on
+    old = {"mean": [100.0], "std": [10.0]}
+    assert normalization_for(clean, "dataset", old) == {"mean": [100.0], "std": [10.0], "scheme": "dataset"}
+    assert normalization_for(clean, "image", {**old, "scheme": "image"}) == {"mean": [5.0], "std": [2.0],
+                                                                              "scheme": "image"}
+
+
+def test_encoder_lr_scale_default_and_bounds():
+    from qgis_noisyseg.cli import parse_command_line
+
+    args = parse_command_line(["finetune", "--data", "d", "--init", "none", "--out", "o"])
+    assert args.encoder_lr_scale == 0.1 and args.normalization == "image" and args.photometric == 0.0
+    assert args.warmup == 0.0
