@@ -8,7 +8,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", required=True, metavar="FILE.gpkg:clean_labels",
                    help="corrected polygons with an integer class id field (a class id of the noisy dataset)")
     p.add_argument("--tiles", required=True, metavar="FILE.gpkg:tiles",
-                   help="tiles layer with tile_id and done (0/1); the tiles with done = 1 are taken")
+                   help="tiles layer with tile_id and done (0/1); the tiles with done = 1 are taken, those whose split "
+                        "field is 'check' as the test split (check tiles: never trained on)")
     p.add_argument("--out", required=True, help="clean dataset folder to create")
     p.add_argument("--field", default="class_id", help="class id field of --labels (default class_id)")
     p.add_argument("--unlabeled", choices=("background", "ignore"),

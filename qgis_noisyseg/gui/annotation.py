@@ -2,7 +2,10 @@
 
 Layer ``clean_labels`` (MultiPolygon; ``class_id`` integer, ``tile_id`` text) holds the clean
 polygons, layer ``tiles`` (Polygon; ``tile_id``, ``split`` text, ``done`` 0/1, ``score`` real or
-null) one polygon per tile of the noisy dataset. Both are in the dataset's CRS; ``noisyseg clean``
+null) one polygon per tile of the noisy dataset. ``split`` is the tile's role in the clean
+dataset: ``check`` for a check tile (drawn at random, scored on, never trained on: see
+core/check_tiles.py), ``train`` or ``val`` once ``noisyseg clean`` has put a done tile there,
+empty for a tile not used. Both are in the dataset's CRS; ``noisyseg clean``
 reads them as ``FILE.gpkg:clean_labels`` and ``FILE.gpkg:tiles``.
 
 Nothing here deletes or overwrites a feature: opening a package again only adds the tiles it
@@ -39,6 +42,7 @@ TILE_ID_FIELD = "tile_id"
 SPLIT_FIELD = "split"
 DONE_FIELD = "done"
 SCORE_FIELD = "score"
+CHECK = "check"  # the split of a check tile, as noisyseg clean reads it
 CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
 TILES_FIELDS = {TILE_ID_FIELD: ogr.OFTString, SPLIT_FIELD: ogr.OFTString, DONE_FIELD: ogr.OFTInteger,
                 SCORE_FIELD: ogr.OFTReal}
@@ -46,6 +50,7 @@ IGNORE = 255
 FILL_ALPHA = 110
 TODO_COLOUR = "#00e5ff"
 DONE_COLOUR = "#2ca02c"
+CHECK_COLOUR = "#e040fb"
 
 PathLike = Union[str, os.PathLike]
 
@@ -135,6 +140,7 @@ def create_annotation_package(gpkg_path: PathLike, dataset_dir: PathLike) -> Ann
     labels = _open_layer(path, CLEAN_LAYER, CLEAN_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
     tiles = _open_layer(path, TILES_LAYER, TILES_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
     package = AnnotationPackage(path, labels, tiles)
+    _clear_noisy_splits(tiles)
     _add_missing_tiles(tiles, dataset)
     if not has_class_style(labels, dataset.classes):
         style_clean_layer(labels, dataset.classes, dataset.most_common_class())
@@ -241,7 +247,7 @@ def _add_missing_tiles(tiles: QgsVectorLayer, dataset: Dataset) -> int:
         feature = QgsFeature(fields)
         feature.setGeometry(tile_polygon(tile))
         feature[TILE_ID_FIELD] = tile["id"]
-        feature[SPLIT_FIELD] = tile.get("split")
+        feature[SPLIT_FIELD] = ""
         feature[DONE_FIELD] = 0
         features.append(feature)
     if features:
@@ -249,6 +255,20 @@ def _add_missing_tiles(tiles: QgsVectorLayer, dataset: Dataset) -> int:
             if not tiles.addFeatures(features):
                 raise AnnotationError(tr("Cannot add tiles to {}").format(tiles.source()))
     return len(features)
+
+
+def _clear_noisy_splits(tiles: QgsVectorLayer) -> None:
+    """A package made before check tiles held the noisy dataset's split in ``split``, which the
+    layer showed as if it were the clean one: it is cleared (check tiles are kept)."""
+    request = QgsFeatureRequest().setFilterExpression(f'"{SPLIT_FIELD}" = \'test\'')
+    request.setLimit(1)
+    if not any(True for _ in tiles.getFeatures(request)):
+        return
+    index = tiles.fields().indexOf(SPLIT_FIELD)
+    with _edit_step(tiles, tr("Clear the noisy dataset's splits")):
+        for feature in tiles.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)):
+            if _python(feature[SPLIT_FIELD]) not in (None, "", CHECK):
+                tiles.changeAttributeValue(feature.id(), index, "")
 
 
 def _save_default_style(layer: QgsVectorLayer) -> None:
@@ -442,15 +462,26 @@ def _rgba(colour: QColor, alpha: Optional[int] = None) -> str:
 
 
 def style_tiles_layer(layer: QgsVectorLayer) -> None:
-    """Outlines for the tiles to do, a green hatch for those done; ``done`` is a check box and the
-    attribute table lists the highest suggestion scores first."""
-    todo = QgsFillSymbol.createSimple({"style": "no", "outline_color": TODO_COLOUR, "outline_width": "0.5"})
-    done = QgsFillSymbol.createSimple({"style": "no", "outline_color": DONE_COLOUR, "outline_width": "0.8"})
-    done.insertSymbolLayer(0, QgsLinePatternFillSymbolLayer.create({
-        "color": DONE_COLOUR, "line_color": DONE_COLOUR, "lineangle": "45", "distance": "2", "line_width": "0.3"}))
+    """Outlines for the tiles to do, a green hatch for those done, magenta for check tiles (dashed
+    to do, hatched done); ``done`` is a check box and the attribute table lists the highest
+    suggestion scores first."""
+    def outline(colour: str, width: str, dashed: bool = False) -> QgsFillSymbol:
+        return QgsFillSymbol.createSimple({"style": "no", "outline_color": colour, "outline_width": width,
+                                           "outline_style": "dash" if dashed else "solid"})
+
+    def hatched(colour: str) -> QgsFillSymbol:
+        symbol = outline(colour, "0.8")
+        symbol.insertSymbolLayer(0, QgsLinePatternFillSymbolLayer.create({
+            "color": colour, "line_color": colour, "lineangle": "45", "distance": "2", "line_width": "0.3"}))
+        return symbol
+
+    check = f'"{SPLIT_FIELD}" = \'{CHECK}\''
     root = QgsRuleBasedRenderer.Rule(None)
-    root.appendChild(QgsRuleBasedRenderer.Rule(done, 0, 0, f'"{DONE_FIELD}" = 1', tr("Done")))
-    root.appendChild(QgsRuleBasedRenderer.Rule(todo, 0, 0, "ELSE", tr("To do")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(hatched(CHECK_COLOUR), 0, 0, f'{check} AND "{DONE_FIELD}" = 1',
+                                               tr("Check tile, done")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(outline(CHECK_COLOUR, "0.8", True), 0, 0, check, tr("Check tile, to do")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(hatched(DONE_COLOUR), 0, 0, f'"{DONE_FIELD}" = 1', tr("Done")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(outline(TODO_COLOUR, "0.5"), 0, 0, "ELSE", tr("To do")))
     layer.setRenderer(QgsRuleBasedRenderer(root))
 
     fields = layer.fields()
@@ -501,6 +532,50 @@ def tile_count(package: AnnotationPackage) -> int:
 def done_tile_ids(package: AnnotationPackage) -> list[str]:
     request = QgsFeatureRequest().setFilterExpression(f'"{DONE_FIELD}" = 1').setFlags(QgsFeatureRequest.Flag.NoGeometry)
     return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))
+
+
+def check_tile_ids(package: AnnotationPackage, done: Optional[bool] = None) -> list[str]:
+    """The check tiles (all, or those done / not done), sorted."""
+    expression = f'"{SPLIT_FIELD}" = \'{CHECK}\''
+    if done is not None:
+        expression += f' AND "{DONE_FIELD}" = {1 if done else 0}'
+    request = QgsFeatureRequest().setFilterExpression(expression).setFlags(QgsFeatureRequest.Flag.NoGeometry)
+    return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))
+
+
+def training_done_ids(package: AnnotationPackage) -> list[str]:
+    """The tiles done that are no check tiles: those the model trains on."""
+    return sorted(set(done_tile_ids(package)) - set(check_tile_ids(package)))
+
+
+def set_splits(package: AnnotationPackage, splits: Mapping[str, str]) -> int:
+    """Writes the tiles' clean splits (``noisyseg clean``'s ``tile_splits``: test is shown as
+    ``check``); returns how many changed. One undo step."""
+    tiles = package.tiles
+    index = tiles.fields().indexOf(SPLIT_FIELD)
+    changes = {}
+    for tile_id, fid in _fids_of(tiles, dict(splits)).items():
+        value = CHECK if splits[tile_id] == "test" else splits[tile_id]
+        if _python(tiles.getFeature(fid)[SPLIT_FIELD]) != value:
+            changes[fid] = value
+    if changes:
+        with _edit_step(tiles, tr("Record the clean splits")):
+            for fid, value in changes.items():
+                tiles.changeAttributeValue(fid, index, value)
+    return len(changes)
+
+
+def add_check_tiles(package: AnnotationPackage, dataset_dir: PathLike, count: int, seed: int = 0) -> list[str]:
+    """Draws ``count`` more check tiles (core/check_tiles.py), never one already done or already
+    a check tile, and marks them ``check``. Returns their ids, in the order drawn."""
+    from ..core.check_tiles import draw_check_tiles
+
+    dataset = Dataset.open(dataset_dir)
+    taken = set(check_tile_ids(package)) | set(done_tile_ids(package))
+    chosen = draw_check_tiles(dataset.manifest, count, exclude=taken, seed=seed + len(taken))
+    if chosen:
+        set_splits(package, {tile_id: CHECK for tile_id in chosen})
+    return chosen
 
 
 def set_scores(package: AnnotationPackage, scores: Mapping[str, float]) -> None:

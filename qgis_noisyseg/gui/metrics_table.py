@@ -1,9 +1,10 @@
-"""A table of evaluation results: one row per model, mIoU, accuracy and IoU per class."""
+"""A table of evaluation results: one row per model, mIoU and accuracy with their intervals over
+tiles, and IoU per class. It is as tall as its rows, so that every model shows without scrolling."""
 
 from __future__ import annotations
 
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import QAbstractItemView, QTableWidget, QTableWidgetItem
+from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem
 
 
 def tr(text: str) -> str:
@@ -13,12 +14,24 @@ def tr(text: str) -> str:
 MODEL_LABELS = {"fine-tuned": "fine-tuned", "pretrained": "pretrained only", "scratch": "from scratch"}
 
 
+def cell_text(value, interval=None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.2f}"
+    return text + (f"\n[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+
 class MetricsTable(QTableWidget):
     def __init__(self, name: str, parent=None) -> None:
         super().__init__(0, 0, parent)
         self.setObjectName(name)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.verticalHeader().setVisible(False)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setWordWrap(True)
+        self._fit_height()
 
     def show_metrics(self, metrics: dict[str, dict]) -> None:
         """``metrics``: {"fine-tuned": evaluate outputs, "pretrained": ..., "scratch": ...}."""
@@ -30,14 +43,22 @@ class MetricsTable(QTableWidget):
         self.setHorizontalHeaderLabels(headers)
         self.setRowCount(len(rows))
         for row, (key, result) in enumerate(rows):
-            cells = [tr(MODEL_LABELS.get(key, key)), result.get("miou"), result.get("overall_accuracy")]
-            cells += [c.get("iou") for c in result["per_class"]]
-            for column, value in enumerate(cells):
-                text = value if isinstance(value, str) else ("–" if value is None else f"{value:.3f}")
+            interval = result.get("interval") or {}
+            cells = [tr(MODEL_LABELS.get(key, key)), cell_text(result.get("miou"), interval.get("miou")),
+                     cell_text(result.get("overall_accuracy"), interval.get("overall_accuracy"))]
+            cells += [cell_text(c.get("iou")) for c in result["per_class"]]
+            for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if not isinstance(value, str):
+                if column:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
         self.resizeColumnsToContents()
-        tiles = next((result.get("tiles") for _key, result in rows if result.get("tiles")), None)
-        self.setToolTip(tr("Measured on {} clean validation tiles.").format(tiles) if tiles else "")
+        self.resizeRowsToContents()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Every row visible: the header, the rows and a horizontal scroll bar (the per-class
+        columns may be wider than the dock)."""
+        height = self.horizontalHeader().height() + sum(self.rowHeight(r) for r in range(self.rowCount()))
+        height += self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth()
+        self.setFixedHeight(max(height, 60))

@@ -7,6 +7,7 @@ and a crash of the backend is a message, not a crash of QGIS.
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Optional
 
 from qgis.core import Qgis, QgsMessageLog, QgsProject
@@ -21,7 +22,7 @@ from .state import PanelState, default_work_folder
 from .steps import AnnotateStep, DataStep, FinetuneStep, PredictStep, PretrainStep
 
 LOG_LINES = 500
-MIN_WIDTH = 420  # the class table and the combo boxes without a horizontal scroll bar
+MIN_WIDTH = 420  # the dock's default width: no page scrolls sideways at it (tests/qgis/test_panel_layout.py)
 
 
 def tr(text: str) -> str:
@@ -41,6 +42,8 @@ class NoisySegDock(QgsDockWidget):
         self._on_success: Optional[Callable[[], None]] = None
         self._changes_state = False
         self._event_listeners: list[Callable[[dict], None]] = []
+        self._step_description = ""
+        self.running_epoch: Optional[tuple[int, int]] = None  # (epoch, epochs) of the training that runs
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -76,9 +79,13 @@ class NoisySegDock(QgsDockWidget):
         layout.addWidget(self.log_button)
         layout.addWidget(self.log)
         scroll = QScrollArea()
+        scroll.setObjectName("noisyseg_scroll")
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(body)
+        self.scroll = scroll
         self.setWidget(scroll)
+        self._step_started_at = time.monotonic()
 
         self.runner.backend_event.connect(self._on_event)
         self.runner.step_started.connect(self._on_step_started)
@@ -116,6 +123,7 @@ class NoisySegDock(QgsDockWidget):
         self._on_success = on_success
         self._event_listeners = [listener] if listener else []
         self.progress.setValue(0)
+        self.progress.setVisible(True)
         self.status.setText("")
         self._set_busy(True)
         self.runner.run(steps)
@@ -129,15 +137,21 @@ class NoisySegDock(QgsDockWidget):
     def _on_step_started(self, description: str) -> None:
         self.stage.setText(description)
         self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self._step_started_at = time.monotonic()
+        self._step_description = description
         self.log.appendPlainText(f"— {description}")
 
     def _on_event(self, record: dict) -> None:
         kind = record.get("event")
         if kind == "progress" and record.get("total"):
-            self.progress.setValue(int(100 * record["done"] / record["total"]))
-            eta = record.get("eta_s")
-            epoch = tr(" epoch {}/{}").format(record["epoch"], record["epochs"]) if record.get("epoch") else ""
-            self.progress.setFormat(f"{record.get('stage', '')}{epoch} %p%" + (f" ~{eta:.0f}s" if eta else ""))
+            fraction, text = overall_progress(record, time.monotonic() - self._step_started_at)
+            self.progress.setValue(int(100 * fraction))
+            self.progress.setFormat(text)
+            if record.get("epoch") and record.get("epochs"):
+                self.stage.setText(tr("{step}: epoch {epoch} of {epochs}").format(
+                    step=self._step_description, epoch=record["epoch"], epochs=record["epochs"]))
+                self.running_epoch = (int(record["epoch"]), int(record["epochs"]))
         elif kind in ("info", "warning"):
             self.log.appendPlainText(("⚠ " if kind == "warning" else "") + str(record.get("message", "")))
         elif kind == "epoch":
@@ -148,12 +162,21 @@ class NoisySegDock(QgsDockWidget):
             listener(record)
 
     def _on_finished(self, ok: bool, message: str) -> None:
+        self.running_epoch = None
         self._set_busy(False)
         self.progress.setFormat("%p%")
         on_success, self._on_success = self._on_success, None
-        if ok:
+        if ok and not self._changes_state:  # a look at the environment: nothing to report as done
+            self.progress.setVisible(False)
+            self.stage.setText("")
+            if on_success is not None:
+                try:
+                    on_success()
+                except Exception as exc:  # noqa: BLE001 - shown to the operator, QGIS stays up
+                    self.show_message(str(exc), Qgis.MessageLevel.Critical)
+        elif ok:
             self.progress.setValue(100)
-            self.stage.setText(tr("Done"))
+            self.stage.setText(tr("Finished: {}").format(self._step_description) if self._step_description else "")
             if on_success is not None:
                 try:
                     on_success()
@@ -169,6 +192,12 @@ class NoisySegDock(QgsDockWidget):
             step.refresh()
         if self._changes_state:
             self.save_state()
+
+    def set_status(self, message: str) -> None:
+        """The one-line result of a job or an action, in the panel (and the log)."""
+        self.status.setText(message)
+        self.status.setProperty("level", int(Qgis.MessageLevel.Success))
+        self.log.appendPlainText(message)
 
     def show_message(self, message: str, level=Qgis.MessageLevel.Info) -> None:
         """In the panel and in QGIS's message bar (and log), so it is seen wherever the operator looks."""
@@ -186,11 +215,13 @@ class NoisySegDock(QgsDockWidget):
 
     def _progress_row(self) -> QVBoxLayout:
         column = QVBoxLayout()
-        self.stage = QLabel(tr("Idle"))
+        self.stage = QLabel("")
         self.stage.setObjectName("noisyseg_stage")
+        self.stage.setWordWrap(True)
         row = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setObjectName("noisyseg_progress")
+        self.progress.setVisible(False)  # until a job runs: no "100 %" before anything was done
         self.cancel_button = QPushButton(tr("Cancel"))
         self.cancel_button.setObjectName("noisyseg_cancel")
         self.cancel_button.setEnabled(False)
@@ -220,3 +251,28 @@ class NoisySegDock(QgsDockWidget):
                 signal.disconnect(self.reload_state)
             except TypeError:
                 pass
+
+
+def overall_progress(record: dict, elapsed_s: float) -> tuple[float, str]:
+    """The fraction of the whole step done (across epochs, not within one) and the bar's text with
+    the time left, from a backend ``progress`` record."""
+    done, total = record["done"], record["total"]
+    fraction = done / total
+    epochs, epoch = record.get("epochs"), record.get("epoch")
+    if epochs and epoch:
+        fraction = ((epoch - 1) + fraction) / epochs
+    fraction = min(max(fraction, 0.0), 1.0)
+    text = "%p%"
+    if 0.0 < fraction < 1.0 and elapsed_s > 1.0:
+        left = elapsed_s * (1.0 - fraction) / fraction
+        text += " · " + tr("about {} left").format(duration(left))
+    return fraction, text
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return tr("{} s").format(seconds)
+    if seconds < 3600:
+        return tr("{} min").format(round(seconds / 60))
+    return tr("{:.1f} h").format(seconds / 3600)

@@ -78,7 +78,7 @@ def test_a_new_package_has_one_polygon_per_tile_on_the_tile_window(open_package,
         assert (extent.xMinimum(), extent.yMaximum()) == (c, f)
         assert (extent.xMaximum(), extent.yMinimum()) == (c + a * width, f + e * height)
         assert tiles[tile["id"]].geometry().area() == pytest.approx(abs(a * e) * width * height)
-        assert (tiles[tile["id"]]["split"], tiles[tile["id"]]["done"]) == (tile["split"], 0)
+        assert (tiles[tile["id"]]["split"], tiles[tile["id"]]["done"]) == ("", 0)  # the clean split: none yet
     assert annotation.clean_layer_uri(package) == f"{tmp_path / 'clean.gpkg'}:clean_labels"
     assert annotation.tiles_layer_uri(package) == f"{tmp_path / 'clean.gpkg'}:tiles"
 
@@ -255,8 +255,8 @@ def test_the_clean_layer_shows_class_names_and_colours_and_keeps_them_in_the_geo
     QgsProject.instance().addMapLayer(tiles_again)
     assert isinstance(tiles_again.renderer(), QgsRuleBasedRenderer)
     rules = tiles_again.renderer().rootRule().children()
-    assert [(rule.filterExpression(), rule.symbol().symbolLayerCount()) for rule in rules] == [('"done" = 1', 2),
-                                                                                               ("ELSE", 1)]
+    assert [(rule.filterExpression(), rule.symbol().symbolLayerCount()) for rule in rules] == [
+        ('"split" = \'check\' AND "done" = 1', 2), ('"split" = \'check\'', 1), ('"done" = 1', 2), ("ELSE", 1)]
     assert tiles_again.editorWidgetSetup(tiles_again.fields().indexOf("done")).type() == "CheckBox"
 
 

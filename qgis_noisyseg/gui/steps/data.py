@@ -248,6 +248,8 @@ class DataStep(StepPage):
         self.state["dataset"] = outputs["dataset"]
         self.dock.annotate_step.open_package(add_clean_layer=False)
         splits = outputs.get("splits", {})
+        self.dock.set_status(tr("Exported {tiles} tiles ({train} train, {val} val, {test} test)").format(
+            tiles=outputs["tiles"], train=splits.get("train", 0), val=splits.get("val", 0), test=splits.get("test", 0)))
         self.summary.setText(tr("Dataset: {path} — {tiles} tiles (train {train}, val {val}, test {test}), {classes} classes")
                              .format(path=outputs["dataset"], tiles=outputs["tiles"], train=splits.get("train", 0),
                                      val=splits.get("val", 0), test=splits.get("test", 0), classes=outputs["classes"]))

@@ -8,7 +8,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QGridLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from ..layers import NotAFileLayer, add_raster, backend_path, group
 from ..metrics_table import MetricsTable
@@ -16,7 +16,32 @@ from ..runner import Step
 from .base import StepPage, combo, form, tr
 
 GROUP = "noisyseg predictions"
-CURVE_WIDTH = 480
+CURVE_WIDTH = 480  # the widest a curve picture is drawn; narrower docks scale it down
+
+
+class ScaledPicture(QLabel):
+    """A picture as wide as the page (at most CURVE_WIDTH), its aspect ratio kept: it never makes
+    the page scroll sideways."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.original = QPixmap(path)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(60)
+        self._rescale(CURVE_WIDTH)
+
+    def _rescale(self, width: int) -> None:
+        width = max(min(width, CURVE_WIDTH), 60)
+        if self.original.isNull():
+            return
+        picture = self.original.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(picture)
+        self.setFixedHeight(picture.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.pixmap() is None or self.pixmap().width() != min(self.width(), CURVE_WIDTH):
+            self._rescale(self.width())
 
 
 class PredictStep(StepPage):
@@ -29,7 +54,9 @@ class PredictStep(StepPage):
         fields.addRow(tr("Model"), self.model)
         self.extent = combo([(tr("Whole image"), "image"), (tr("Current map extent"), "canvas")], "noisyseg_predict_extent")
         fields.addRow(tr("Area"), self.extent)
-        self.compare = QCheckBox(tr("Show where it disagrees with the first label layer"))
+        self.compare = QCheckBox(tr("Show where it disagrees with the old map"))
+        self.compare.setToolTip(tr("Adds a layer of the pixels where the prediction and the first label layer of "
+                                   "step 1 differ."))
         self.compare.setObjectName("noisyseg_disagreement")
         self.compare.setChecked(True)
         fields.addRow(self.compare)
@@ -41,9 +68,10 @@ class PredictStep(StepPage):
         layout.addLayout(fields)
         self.predict_button = self.job_button(tr("Predict"), "noisyseg_predict", self.start)
         layout.addWidget(self.predict_button)
-        layout.addWidget(QLabel(tr("Metrics on the clean validation tiles:")))
+        caption = QLabel(tr("Scores on the check tiles (step 4):"))
+        caption.setWordWrap(True)
+        layout.addWidget(caption)
         self.metrics = MetricsTable("noisyseg_review_metrics")
-        self.metrics.setMaximumHeight(140)
         layout.addWidget(self.metrics)
         layout.addWidget(QLabel(tr("Training curves:")))
         self.curves = QWidget()
@@ -82,8 +110,7 @@ class PredictStep(StepPage):
             runs += [latest, {"path": latest["scratch"]} if latest.get("scratch") else None]
         pictures = [Path(run["path"]) / "curves.png" for run in runs if run]
         for number, picture in enumerate(p for p in pictures if p.is_file()):
-            label = QLabel()
-            label.setPixmap(QPixmap(str(picture)).scaledToWidth(CURVE_WIDTH, Qt.TransformationMode.SmoothTransformation))
+            label = ScaledPicture(str(picture))
             label.setToolTip(str(picture))
             caption = QLabel(picture.parent.name)
             self.curves_layout.addWidget(caption, 2 * number, 0)
@@ -142,6 +169,10 @@ class PredictStep(StepPage):
         self.layer_ids = [layer.id() for layer in layers]
         for child in into.children()[1:]:
             child.setItemVisibilityChecked(False)  # the classes on top; the others one click away
+        into.setExpanded(True)
+        into.parent().setExpanded(True)
+        self.dock.set_status(tr("Predicted {}: {} layers added to the group “{}”").format(
+            Path(result["classes"]).name, len(layers), name))
         self.state["predictions"].append({"model": model, **{k: result.get(k) for k in ("classes", "confidence", "disagreement")}})
 
     def set_opacity(self, value: int) -> None:

@@ -26,6 +26,8 @@ ENCODER_WEIGHTS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "none (random)"), "none")
 class PretrainStep(StepPage):
     def __init__(self, dock) -> None:
         super().__init__(dock)
+        self._running_path = ""
+        self._running_epoch = None
         layout = QVBoxLayout(self)
         fields = form()
         self.method = combo([(tr(text), value) for text, value in METHODS], "noisyseg_method")
@@ -102,9 +104,13 @@ class PretrainStep(StepPage):
         selected = self.state["selected_pretrain_run"]
         self.runs.blockSignals(True)
         self.runs.clear()
+        running = self.dock.running_epoch if self.dock.runner.busy else None
         for run in self.state["pretrain_runs"]:
-            status = tr("complete") if run["complete"] else (
-                tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
+            if run["path"] == self._running_path and self.dock.runner.busy:
+                status = (tr("training, epoch {} of {}").format(*running) if running else tr("starting"))
+            else:
+                status = tr("complete") if run["complete"] else (
+                    tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
             item = QListWidgetItem(f"{Path(run['path']).name} · {run['method']} · {status}")
             item.setData(Qt.ItemDataRole.UserRole, run["path"])
             self.runs.addItem(item)
@@ -178,13 +184,33 @@ class PretrainStep(StepPage):
         if "--resume" in arguments and (Path(run["path"]) / "history.json").is_file():
             self.curve.set_history(json.loads((Path(run["path"]) / "history.json").read_text(encoding="utf-8")))
 
-        def trained(_outputs: dict) -> None:
+        result: dict = {}
+
+        def trained(outputs: dict) -> None:
             run["complete"] = True
+            result.update(outputs)
 
         steps = [Step(tr("Pretraining ({})").format(run["method"]), arguments, trained),
                  Step(tr("Exporting the model to ONNX"),
                       ["export-onnx", "--model", Path(run["path"]) / "model.pt", "--out", Path(run["path"]) / "model.onnx",
                        "--overwrite"])]
-        started = self.dock.run(steps, listener=self.curve.add_event)
+        self._running_path = run["path"]
+        self._running_epoch = None
+
+        def listen(record: dict) -> None:
+            self.curve.add_event(record)
+            epoch = (record.get("epoch"), record.get("epochs")) if record.get("event") == "progress" else None
+            if epoch and epoch[0] and epoch != self._running_epoch:  # the run list follows the epochs
+                self._running_epoch = epoch
+                self.refresh()
+
+        def finished() -> None:
+            miou = result.get("final_val_miou")
+            text = tr("Pretrained {name}: {epochs} epochs").format(name=Path(run["path"]).name, epochs=result.get("epochs"))
+            if miou is not None:
+                text += tr(", mIoU {:.2f} against the old map on its validation tiles").format(miou)
+            self.dock.set_status(text)
+
+        started = self.dock.run(steps, on_success=finished, listener=listen)
         self.refresh()
         return started
