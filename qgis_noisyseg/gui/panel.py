@@ -8,6 +8,7 @@ and a crash of the backend is a message, not a crash of QGIS.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable, Optional
 
 from qgis.core import Qgis, QgsMessageLog, QgsProject
@@ -92,6 +93,7 @@ class NoisySegDock(QgsDockWidget):
         self.runner.finished.connect(self._on_finished)
         self.project.readProject.connect(self.reload_state)
         self.project.cleared.connect(self.reload_state)
+        self.project.homePathChanged.connect(self._home_changed)
         self.reload_state()
 
     # -- state --------------------------------------------------------------------------------
@@ -103,6 +105,15 @@ class NoisySegDock(QgsDockWidget):
             self.state["work_folder"] = default_work_folder(self.project)
         for step in self.steps:
             step.restore(self.state)
+
+    def _home_changed(self) -> None:
+        """Saving a new project moves the work folder beside it, while nothing was written to
+        the old default yet."""
+        current = self.data_step.work_folder.filePath()
+        if self.state["dataset"] or not current or Path(current).exists():
+            return
+        self.data_step.work_folder.setFilePath(default_work_folder(self.project))
+        self.state["work_folder"] = self.data_step.work_folder.filePath()
 
     def save_state(self) -> None:
         for step in self.steps:
@@ -246,9 +257,10 @@ class NoisySegDock(QgsDockWidget):
             self.environment.setup_task.cancel()
         for step in self.steps:
             step.shutdown()
-        for signal in (self.project.readProject, self.project.cleared):
+        for signal, slot in ((self.project.readProject, self.reload_state), (self.project.cleared, self.reload_state),
+                             (self.project.homePathChanged, self._home_changed)):
             try:
-                signal.disconnect(self.reload_state)
+                signal.disconnect(slot)
             except TypeError:
                 pass
 

@@ -19,6 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "classes": [],
     "tile": 256,
     "unlabeled": "ignore",
+    "nodata": "auto",  # auto | none | a number (--nodata)
     "dataset": "",
     "annotation_package": "",
     "pretrain": {"method": "noisy", "encoder": "resnet18", "decoder": "unet", "epochs": 20, "base_width": 64,

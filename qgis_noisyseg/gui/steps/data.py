@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from qgis.core import (Qgis, QgsMapLayerProxyModel, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer,
                        QgsVectorLayer)
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout
+from qgis.PyQt.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
+                                 QPushButton, QVBoxLayout)
 
 from ...core.errors import UserError
 from ..class_table import ClassTable
 from ..layers import OUTPUT_PROPERTY, NotAFileLayer, backend_path
 from ..runner import Step
 from .base import StepPage, combo, form, set_combo, spin, tr
+
+
+MIN_TILES = 16
+TILE_SIZES = (512, 256, 128, 64, 32)
+
+
+def whole_tiles(width: int, height: int, tile: int) -> int:
+    return (width // tile) * (height // tile)
+
+
+def default_tile_size(width: int, height: int) -> int:
+    """The largest of TILE_SIZES (at most 256) giving at least MIN_TILES whole tiles."""
+    for size in TILE_SIZES[1:]:
+        if whole_tiles(width, height, size) >= MIN_TILES:
+            return size
+    return TILE_SIZES[-1]
+
+
+def describe_nodata(record: dict) -> str:
+    """The manifest's ``image.nodata_source`` (export's ``nodata``) in words."""
+    source, value = record.get("source"), record.get("value")
+    if source == "collar":
+        colour = tr("black") if value == 0 else tr("white")
+        return tr("a {} border ({:.0%} of the pixels) treated as nodata; choose “none” to keep it").format(
+            colour, float(record.get("collar_fraction", 0)))
+    if source == "value":
+        return tr("pixels of value {:g} in every band are nodata (set here)").format(value)
+    if source == "none":
+        return tr("none: every pixel is data (set here)")
+    if value is not None:
+        return tr("the file's nodata tag, value {:g}").format(value)
+    return tr("the file's alpha band or mask, or none")
 
 
 class DataStep(StepPage):
@@ -43,23 +77,50 @@ class DataStep(StepPage):
 
         self.table = ClassTable()
         layout.addWidget(self.table, 1)
-        buttons = QHBoxLayout()
-        for text, name, slot in ((tr("Read values"), "noisyseg_read_values", self.read_values),
+        buttons = QGridLayout()  # two rows of three: all six fit the dock's default width
+        for index, (text, name, slot) in enumerate((
+                                 (tr("Read values"), "noisyseg_read_values", self.read_values),
                                  (tr("Merge"), "noisyseg_merge", self.table.merge_selected),
                                  (tr("Add"), "noisyseg_add_class", self.table.add_class),
                                  (tr("Remove"), "noisyseg_remove_class", self.table.remove_selected),
                                  (tr("Load…"), "noisyseg_load_classes", self._load_classes),
-                                 (tr("Save…"), "noisyseg_save_classes", self._save_classes)):
+                                 (tr("Save…"), "noisyseg_save_classes", self._save_classes))):
             button = QPushButton(text)
             button.setObjectName(name)
             button.clicked.connect(lambda _checked=False, slot=slot: slot())
-            buttons.addWidget(button)
+            buttons.addWidget(button, index // 3, index % 3)
         layout.addLayout(buttons)
 
         tiling = form()
         self.tile = spin("noisyseg_tile", 256, 32, 4096, 32)
         self.tile.setSuffix(" px")
+        self.tile.setToolTip(tr("Set from the imagery when it is chosen: the largest size that gives at least {} "
+                                "whole tiles, so that there are tiles to train on, to check and to test.")
+                             .format(MIN_TILES))
+        self.tile.valueChanged.connect(lambda _value: self._show_tile_count())
         tiling.addRow(tr("Tile size"), self.tile)
+        self.tile_count = QLabel()
+        self.tile_count.setObjectName("noisyseg_tile_count")
+        self.tile_count.setWordWrap(True)
+        tiling.addRow("", self.tile_count)
+        self.nodata = combo([(tr("automatic"), "auto"), (tr("none: every pixel is data"), "none"),
+                             (tr("this value:"), "value")], "noisyseg_nodata")
+        self.nodata.setToolTip(tr("Automatic: the file's nodata, alpha band or mask; without any, a black or white "
+                                  "border touching the edge (more than 1 % of the pixels) is taken as nodata. "
+                                  "Passed as --nodata to export, suggest and predict."))
+        self.nodata_value = QLineEdit()
+        self.nodata_value.setObjectName("noisyseg_nodata_value")
+        self.nodata_value.setPlaceholderText("0")
+        self.nodata_value.setMaximumWidth(80)
+        self.nodata.currentIndexChanged.connect(lambda _index: self._nodata_changed())
+        nodata_row = QHBoxLayout()
+        nodata_row.addWidget(self.nodata, 1)
+        nodata_row.addWidget(self.nodata_value)
+        tiling.addRow(tr("Nodata"), nodata_row)
+        self.nodata_detected = QLabel()
+        self.nodata_detected.setObjectName("noisyseg_nodata_detected")
+        self.nodata_detected.setWordWrap(True)
+        tiling.addRow("", self.nodata_detected)
         self.unlabeled = combo([(tr("ignore (unknown, not trained on)"), "ignore"),
                                 (tr("background (class 0)"), "background")], "noisyseg_unlabeled")
         tiling.addRow(tr("Pixels without a label"), self.unlabeled)
@@ -76,6 +137,7 @@ class DataStep(StepPage):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         self.image.layerChanged.connect(self._layers_changed)
+        self.image.layerChanged.connect(self._image_chosen)
         project = QgsProject.instance()
         project.layersAdded.connect(self._layers_changed)
         project.layersRemoved.connect(self._layers_changed)
@@ -100,6 +162,9 @@ class DataStep(StepPage):
             self.table.set_classes(state["classes"])
         self.tile.setValue(int(state["tile"]))
         set_combo(self.unlabeled, state["unlabeled"])
+        set_combo(self.nodata, state["nodata"] if state["nodata"] in ("auto", "none") else "value")
+        self.nodata_value.setText("" if state["nodata"] in ("auto", "none") else str(state["nodata"]))
+        self._nodata_changed()
         self.work_folder.setFilePath(state["work_folder"])
         self.refresh()
 
@@ -110,14 +175,72 @@ class DataStep(StepPage):
         state["classes"] = self.table.classes() if self.table.rowCount() else []
         state["tile"] = self.tile.value()
         state["unlabeled"] = self.unlabeled.currentData()
+        state["nodata"] = self.nodata_option() or "auto"
         state["work_folder"] = self.work_folder.filePath()
 
     def refresh(self) -> None:
         dataset = self.state["dataset"]
-        if dataset and (Path(dataset) / "manifest.json").is_file():
+        manifest = Path(dataset) / "manifest.json" if dataset else None
+        if manifest is not None and manifest.is_file():
             self.summary.setText(tr("Dataset: {}").format(dataset))
+            try:
+                recorded = json.loads(manifest.read_text(encoding="utf-8"))["image"].get("nodata_source")
+            except (OSError, ValueError, KeyError):
+                recorded = None
+            if recorded:
+                self.nodata_detected.setText(tr("In the exported dataset: {}").format(describe_nodata(recorded)))
         else:
             self.summary.setText(tr("No dataset exported yet."))
+            self._image_nodata_hint()
+        self._show_tile_count()
+
+    # -- nodata and tiling --------------------------------------------------------------------
+    def nodata_option(self) -> str | None:
+        """``--nodata``'s value: None for automatic (the option left out)."""
+        choice = self.nodata.currentData()
+        if choice == "value":
+            return self.nodata_value.text().strip() or "0"
+        return None if choice == "auto" else choice
+
+    def nodata_arguments(self) -> list:
+        option = self.nodata_option()
+        return [] if option is None else ["--nodata", option]
+
+    def _nodata_changed(self) -> None:
+        self.nodata_value.setEnabled(self.nodata.currentData() == "value")
+
+    def _image_nodata_hint(self) -> None:
+        """What the chosen image itself declares (QGIS's reading of the file); a border of
+        black or white pixels is looked for by export, which reports it."""
+        image = self.image.currentLayer()
+        if image is None:
+            self.nodata_detected.setText("")
+            return
+        provider = image.dataProvider()
+        if provider.sourceHasNoDataValue(1):
+            text = tr("The file tags nodata {}; a border is not looked for.").format(f"{provider.sourceNoDataValue(1):g}")
+        elif any(provider.colorInterpretation(band) == 6 for band in range(1, image.bandCount() + 1)):  # AlphaBand
+            text = tr("The file has an alpha band: it marks the nodata.")
+        else:
+            text = tr("The file tags no nodata: export looks for a black or white border and reports it here.")
+        self.nodata_detected.setText(text)
+
+    def _image_chosen(self, layer) -> None:
+        """A newly chosen image sets the tile size, unless a dataset was exported already."""
+        if layer is None or self.state["dataset"]:
+            self.refresh()
+            return
+        self.tile.setValue(default_tile_size(layer.width(), layer.height()))
+        self.refresh()
+
+    def _show_tile_count(self) -> None:
+        image = self.image.currentLayer()
+        if image is None:
+            self.tile_count.setText("")
+            return
+        count = whole_tiles(image.width(), image.height(), self.tile.value())
+        self.tile_count.setText(tr("{} whole tiles on the imagery ({} × {} px)").format(count, image.width(),
+                                                                                        image.height()))
 
     # -- layers and classes ----------------------------------------------------------------------
     def label_layers(self) -> list:
@@ -223,7 +346,7 @@ class DataStep(StepPage):
                                        .format(layer.name()), Qgis.MessageLevel.Warning)
         out = self.state.work_path("dataset")
         arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
-                     "--unlabeled", self.unlabeled.currentData(), "--out", out]
+                     "--unlabeled", self.unlabeled.currentData(), "--out", out, *self.nodata_arguments()]
         for path, _filtered in paths[1:]:
             arguments += ["--labels", path]
         field = self.field.currentField()
@@ -246,6 +369,8 @@ class DataStep(StepPage):
 
     def _exported(self, outputs: dict) -> None:
         self.state["dataset"] = outputs["dataset"]
+        if outputs.get("nodata"):
+            self.nodata_detected.setText(tr("In the exported dataset: {}").format(describe_nodata(outputs["nodata"])))
         self.dock.annotate_step.open_package(add_clean_layer=False)
         splits = outputs.get("splits", {})
         self.dock.set_status(tr("Exported {tiles} tiles ({train} train, {val} val, {test} test)").format(

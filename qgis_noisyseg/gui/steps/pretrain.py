@@ -23,6 +23,12 @@ ENCODER_WEIGHTS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "none (random)"), "none")
                    (QT_TRANSLATE_NOOP("NoisySegPanel", "file…"), "file"))
 
 
+# Width and epochs by device. A ResNet-18 U-Net of width 64 trained for 20 epochs is what a GPU
+# does in minutes; on a CPU it takes hours on a real scene, so the CPU default is a quarter of
+# the compute per epoch (width 32) and half the epochs.
+DEVICE_DEFAULTS = {"gpu": (DEFAULT_BASE_WIDTH, 20), "cpu": (32, 10)}
+
+
 class PretrainStep(StepPage):
     def __init__(self, dock) -> None:
         super().__init__(dock)
@@ -139,7 +145,17 @@ class PretrainStep(StepPage):
         return ["--encoder-weights", choice] if choice == "imagenet" else []
 
     def show_device(self, report: dict) -> None:
+        """Shows the device, and sets the width and epochs that suit it while the operator has
+        changed neither and no run exists yet."""
         self.device.setText(describe_device(report))
+        if self.state["pretrain_runs"]:
+            return
+        kind = "gpu" if report.get("gpu") else "cpu"
+        untouched = {(w, e) for w, e in DEVICE_DEFAULTS.values()}
+        if (self.base_width.value(), self.epochs.value()) in untouched:
+            width, epochs = DEVICE_DEFAULTS[kind]
+            self.base_width.setValue(width)
+            self.epochs.setValue(epochs)
 
     def selected_run(self):
         return next((r for r in self.state["pretrain_runs"] if r["path"] == self.state["selected_pretrain_run"]), None)
@@ -206,7 +222,7 @@ class PretrainStep(StepPage):
 
         def finished() -> None:
             miou = result.get("final_val_miou")
-            text = tr("Pretrained {name}: {epochs} epochs").format(name=Path(run["path"]).name, epochs=result.get("epochs"))
+            text = tr("Pretrained {name} ({epochs} epochs)").format(name=Path(run["path"]).name, epochs=result.get("epochs"))
             if miou is not None:
                 text += tr(", mIoU {:.2f} against the old map on its validation tiles").format(miou)
             self.dock.set_status(text)
