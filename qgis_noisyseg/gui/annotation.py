@@ -47,7 +47,7 @@ CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
 TILES_FIELDS = {TILE_ID_FIELD: ogr.OFTString, SPLIT_FIELD: ogr.OFTString, DONE_FIELD: ogr.OFTInteger,
                 SCORE_FIELD: ogr.OFTReal}
 IGNORE = 255
-FILL_ALPHA = 110
+FILL_ALPHA = 60  # a light fill: the image shows through the polygons being corrected
 TODO_COLOUR = "#00e5ff"
 DONE_COLOUR = "#2ca02c"
 CHECK_COLOUR = "#e040fb"
@@ -435,9 +435,10 @@ def style_clean_layer(layer: QgsVectorLayer, classes: list[dict], default_class:
     for cls in classes:
         colour = QColor(cls["color"])
         symbol = QgsFillSymbol.createSimple({"color": _rgba(colour, FILL_ALPHA), "style": "solid",
-                                             "outline_color": _rgba(colour.darker(130)), "outline_width": "0.4"})
+                                             "outline_color": _rgba(colour), "outline_width": "0.6"})
         categories.append(QgsRendererCategory(int(cls["id"]), symbol, str(cls["name"])))
     layer.setRenderer(QgsCategorizedSymbolRenderer(CLASS_FIELD, categories))
+    label_with_class_names(layer, CLASS_FIELD, {int(cls["id"]): str(cls["name"]) for cls in classes})
 
     class_index = layer.fields().indexOf(CLASS_FIELD)
     layer.setEditorWidgetSetup(class_index, QgsEditorWidgetSetup("ValueMap", class_value_map(classes)))
@@ -455,6 +456,57 @@ def style_clean_layer(layer: QgsVectorLayer, classes: list[dict], default_class:
     form.setReuseLastValue(class_index, True)
     form.setReadOnly(tile_index, True)
     layer.setEditFormConfig(form)
+
+
+def label_with_class_names(layer: QgsVectorLayer, field: str, names: Mapping) -> None:
+    """Class names on the map, one per polygon, with a white halo; shown from 1:25,000 down."""
+    from qgis.core import (QgsPalLayerSettings, QgsTextBufferSettings, QgsTextFormat,
+                           QgsVectorLayerSimpleLabeling)
+
+    cases = " ".join(f"WHEN {QgsExpression.quotedValue(key)} THEN {QgsExpression.quotedString(name)}"
+                     for key, name in names.items())
+    settings = QgsPalLayerSettings()
+    settings.isExpression = True
+    settings.fieldName = f"CASE {QgsExpression.quotedColumnRef(field)} {cases} END" if cases else field
+    text = QgsTextFormat()
+    text.setSize(8)
+    halo = QgsTextBufferSettings()
+    halo.setEnabled(True)
+    halo.setSize(0.8)
+    text.setBuffer(halo)
+    settings.setFormat(text)
+    settings.scaleVisibility = True
+    settings.maximumScale = 1
+    settings.minimumScale = 25000
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+
+
+def style_by_class(layer: QgsVectorLayer, field: str, classes: list[dict]) -> int:
+    """The old map (a label layer) drawn by class with the class table's colours: one category per
+    source value, named after its class. Returns the number of categories."""
+    index = layer.fields().indexOf(field)
+    if index < 0:
+        return 0
+    numeric = layer.fields().at(index).isNumeric()
+    categories = []
+    for cls in classes:
+        colour = QColor(cls["color"])
+        for value in cls.get("values", []):
+            key = value
+            if numeric:
+                try:
+                    key = int(value) if float(value).is_integer() else float(value)
+                except (TypeError, ValueError):
+                    continue
+            symbol = QgsFillSymbol.createSimple({"color": _rgba(colour, 150), "style": "solid",
+                                                 "outline_color": _rgba(colour.darker(140)), "outline_width": "0.2"})
+            categories.append(QgsRendererCategory(key, symbol, f"{cls['name']} ({value})"))
+    if not categories:
+        return 0
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+    layer.triggerRepaint()
+    return len(categories)
 
 
 def _rgba(colour: QColor, alpha: Optional[int] = None) -> str:
@@ -638,3 +690,110 @@ def commit_edits(package: AnnotationPackage, project: Optional[QgsProject] = Non
 def _layer_file(layer: QgsVectorLayer) -> Optional[Path]:
     path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path")
     return Path(path).resolve() if path else None
+
+
+class AutoSaver:
+    """Saves a layer's edits to its GeoPackage as they are made, so that closing or killing QGIS
+    mid-edit loses nothing, and keeps each save's inverse so that :meth:`undo` takes the last saved
+    edit back (QGIS clears its own undo stack on every save).
+
+    A change schedules a save for when the event loop is next idle, so one edit command (a polygon
+    drawn, split or reshaped) is one save and one undo step."""
+
+    def __init__(self, layer: QgsVectorLayer, on_error=None) -> None:
+        from qgis.PyQt.QtCore import QTimer
+
+        self.layer = layer
+        self.on_error = on_error
+        self.steps: list[dict] = []
+        self._applying = False
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.save)
+        layer.layerModified.connect(self._schedule)
+
+    def disconnect(self) -> None:
+        self._timer.stop()
+        try:
+            self.layer.layerModified.disconnect(self._schedule)
+        except (RuntimeError, TypeError):
+            pass
+
+    def _schedule(self) -> None:
+        if not self._applying:
+            self._timer.start()
+
+    def _provider_ids(self) -> set:
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setNoAttributes()
+        return {feature.id() for feature in self.layer.dataProvider().getFeatures(request)}
+
+    def save(self) -> bool:
+        """Writes the pending edits (the layer stays in editing mode); False, with on_error called,
+        when the GeoPackage refuses them (they then stay in the edit buffer)."""
+        layer = self.layer
+        if self._applying or not layer.isValid() or not (layer.isEditable() and layer.isModified()):
+            return True
+        buffer = layer.editBuffer()
+        deleted = [fid for fid in buffer.deletedFeatureIds() if fid >= 0]
+        geometries = [fid for fid in buffer.changedGeometries() if fid >= 0 and fid not in deleted]
+        attributes = {fid: list(changes) for fid, changes in buffer.changedAttributeValues().items()
+                      if fid >= 0 and fid not in deleted}
+        wanted = set(deleted) | set(geometries) | set(attributes)
+        originals = {}
+        if wanted:
+            for feature in layer.dataProvider().getFeatures(QgsFeatureRequest().setFilterFids(list(wanted))):
+                originals[feature.id()] = QgsFeature(feature)
+        before = self._provider_ids() if buffer.addedFeatures() else None
+        if not layer.commitChanges(False):
+            if self.on_error is not None:
+                self.on_error(tr("Cannot save the clean labels: {}").format("; ".join(layer.commitErrors())))
+            return False
+        step = {
+            "delete": sorted(self._provider_ids() - before) if before is not None else [],
+            "restore": [originals[fid] for fid in deleted if fid in originals],
+            "geometry": {fid: QgsGeometry(originals[fid].geometry()) for fid in geometries if fid in originals},
+            "attributes": {fid: {index: originals[fid].attribute(index) for index in indexes}
+                           for fid, indexes in attributes.items() if fid in originals},
+        }
+        if any(step.values()):
+            self.steps.append(step)
+        return True
+
+    def undo(self) -> bool:
+        """Takes back the last saved edit (saving any pending one first); False when there is none."""
+        self._timer.stop()
+        if not self.save() or not self.steps:
+            return False
+        step = self.steps.pop()
+        layer = self.layer
+        editing = layer.isEditable()
+        self._applying = True
+        try:
+            if not editing:
+                layer.startEditing()
+            layer.beginEditCommand(tr("Undo the last saved edit"))
+            for fid in step["delete"]:
+                layer.deleteFeature(fid)
+            fid_index = layer.dataProvider().pkAttributeIndexes()
+            for original in step["restore"]:
+                feature = QgsFeature(layer.fields())
+                attributes = original.attributes()
+                for index in fid_index:
+                    attributes[index] = NULL
+                feature.setAttributes(attributes)
+                feature.setGeometry(original.geometry())
+                layer.addFeature(feature)
+            for fid, geometry in step["geometry"].items():
+                layer.changeGeometry(fid, geometry)
+            for fid, values in step["attributes"].items():
+                for index, value in values.items():
+                    layer.changeAttributeValue(fid, index, value)
+            layer.endEditCommand()
+            saved = layer.commitChanges(not editing)
+        finally:
+            self._applying = False
+        if not saved and self.on_error is not None:
+            self.on_error(tr("Cannot save the clean labels: {}").format("; ".join(layer.commitErrors())))
+        layer.triggerRepaint()
+        return saved

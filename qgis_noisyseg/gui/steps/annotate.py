@@ -37,6 +37,7 @@ class AnnotateStep(StepPage):
         self.package: Optional[annotation.AnnotationPackage] = None
         self.current_tile: Optional[str] = None
         self._band: Optional[QgsRubberBand] = None
+        self._saver: Optional[annotation.AutoSaver] = None
         layout = QVBoxLayout(self)
         intro = wrapped(tr("Correct two kinds of tile. Check tiles are drawn at random over the image; the models "
                            "are only scored on them, never trained on them. Training tiles are the ones the model "
@@ -71,18 +72,22 @@ class AnnotateStep(StepPage):
         grid = QGridLayout()
         grid.addWidget(self._button(tr("Prefill selected tiles"), "noisyseg_prefill", self.prefill_selected), 0, 0)
         grid.addWidget(self._button(tr("Edit clean labels"), "noisyseg_edit", self.start_editing), 0, 1)
-        grid.addWidget(self._button(tr("Mark selected done"), "noisyseg_mark_done", lambda: self.mark_selected(True)), 1, 0)
-        grid.addWidget(self._button(tr("Mark selected not done"), "noisyseg_mark_not_done",
-                                    lambda: self.mark_selected(False)), 1, 1)
+        grid.addWidget(self._button(tr("Mark done"), "noisyseg_mark_done", lambda: self.mark_selected(True)), 1, 0)
+        grid.addWidget(self._button(tr("Mark not done"), "noisyseg_mark_not_done", lambda: self.mark_selected(False)), 1, 1)
+        for column in (0, 1):
+            grid.itemAtPosition(1, column).widget().setToolTip(tr("The selected tiles, or else the tile shown"))
         layout.addLayout(grid)
 
         layout.addWidget(wrapped(tr("Tile by tile: each tile to correct is zoomed to and outlined; its noisy labels are "
-                                    "prefilled. Moving on saves the edits to the GeoPackage.")))
+                                    "prefilled. Every edit is saved to the GeoPackage as it is made; Undo takes "
+                                    "the last one back.")))
         nav = QHBoxLayout()
         self.previous_button = self._button(tr("◀ Previous"), "noisyseg_previous_tile", self.previous_tile)
         self.next_button = self._button(tr("Next ▶"), "noisyseg_next_tile", self.next_tile)
         self.done_next_button = self._button(tr("Done, next"), "noisyseg_done_next", self.done_next)
-        for button in (self.previous_button, self.next_button, self.done_next_button):
+        self.undo_button = self._button(tr("Undo"), "noisyseg_undo_edit", self.undo_edit)
+        self.undo_button.setToolTip(tr("Takes back the last edit of the clean labels (it was saved as it was made)."))
+        for button in (self.previous_button, self.next_button, self.done_next_button, self.undo_button):
             nav.addWidget(button)
         layout.addLayout(nav)
         self.tile_label = wrapped("")
@@ -106,6 +111,7 @@ class AnnotateStep(StepPage):
         return button
 
     def restore(self, state) -> None:
+        self._attach_saver(None)
         self.package = None
         self.current_tile = None
         self._clear_band()
@@ -113,6 +119,23 @@ class AnnotateStep(StepPage):
 
     def shutdown(self) -> None:
         self._clear_band()
+        self._attach_saver(None)
+
+    def _attach_saver(self, layer) -> None:
+        """Edits of the clean layer are saved as they are made (annotation.AutoSaver)."""
+        if self._saver is not None and self._saver.layer is layer:
+            return
+        if self._saver is not None:
+            self._saver.disconnect()
+        self._saver = None if layer is None else annotation.AutoSaver(
+            layer, on_error=lambda message: self.dock.show_message(message, Qgis.MessageLevel.Critical))
+
+    def undo_edit(self) -> bool:
+        if self._saver is None or not self._saver.undo():
+            self.dock.show_message(tr("No edit of the clean labels to undo."), Qgis.MessageLevel.Info)
+            return False
+        self.refresh()
+        return True
 
     def refresh(self) -> None:
         package = self.current_package()
@@ -126,6 +149,7 @@ class AnnotateStep(StepPage):
                                                                 check=check_done, checks=check_all,
                                                                 tiles=annotation.tile_count(package)))
             self._fill_palette()
+            self._attach_saver(package.labels)
         has_model = bool(self._model_path())
         self.suggest_button.setEnabled(has_model and package is not None and not self.dock.runner.busy)
         self._show_current_label()
@@ -171,6 +195,7 @@ class AnnotateStep(StepPage):
     def _ensure_labels_layer(self, package) -> None:
         if not any(layer.source() == package.labels.source() for layer in QgsProject.instance().mapLayers().values()):
             package.labels = add_vector(QgsProject.instance(), package.labels, group(QgsProject.instance(), GROUP))
+        self._attach_saver(package.labels)
 
     def _model_path(self) -> Optional[str]:
         run = self.dock.pretrain_step.selected_run()
@@ -334,7 +359,10 @@ class AnnotateStep(StepPage):
         self._band.setWidth(3)
         self._band.setToGeometry(geometry, None)
         if package.labels.isValid():
+            self._attach_saver(package.labels)
             self.dock.iface.setActiveLayer(package.labels)
+            if not package.labels.isEditable():
+                package.labels.startEditing()  # ready to correct: every edit is saved as it is made
         self._show_current_label()
         return tile_id
 
@@ -405,6 +433,8 @@ class AnnotateStep(StepPage):
             labels.changeAttributeValue(fid, index, class_id)
         labels.endEditCommand()
         labels.triggerRepaint()
+        if self._saver is not None and self._saver.layer is labels:
+            self._saver.save()
         return len(selected)
 
 

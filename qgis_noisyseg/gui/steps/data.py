@@ -5,18 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qgis.core import (Qgis, QgsMapLayerProxyModel, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer,
-                       QgsVectorLayer)
+from qgis.core import (Qgis, QgsCategorizedSymbolRenderer, QgsFillSymbol, QgsMapLayerProxyModel,
+                       QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsRendererCategory, QgsVectorLayer)
+from qgis.PyQt.QtGui import QColor
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                  QPushButton, QVBoxLayout)
 
 from ...core.errors import UserError
+from ..annotation import style_by_class
 from ..class_table import ClassTable
 from ..layers import OUTPUT_PROPERTY, NotAFileLayer, backend_path
 from ..runner import Step
-from .base import StepPage, combo, form, set_combo, spin, tr
+from .base import StepPage, combo, form, narrow, set_combo, spin, tr
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 MIN_TILES = 16
@@ -35,8 +45,28 @@ def default_tile_size(width: int, height: int) -> int:
     return TILE_SIZES[-1]
 
 
+DETECT_MAX_PIXELS = 100_000_000  # larger images are left to export, which reports what it found
+
+
+def detect_nodata(path: str, option=None) -> dict:
+    """``Nodata.describe()`` of the image at ``path`` for the ``--nodata`` option, with ``mask``:
+    ``alpha``, ``mask`` or ``none`` when the file declares no nodata value. rasterio and
+    core.nodata only (no torch), so it runs in QGIS's own Python."""
+    import rasterio
+    from rasterio.enums import ColorInterp
+
+    from ...core.nodata import _has_alpha_or_mask, resolve_nodata
+
+    with rasterio.open(path) as src:
+        record = resolve_nodata(src, option).describe()
+        if record["source"] == "file" and record.get("value") is None:
+            record["mask"] = ("alpha" if ColorInterp.alpha in src.colorinterp else
+                              "mask" if _has_alpha_or_mask(src) else "none")
+    return record
+
+
 def describe_nodata(record: dict) -> str:
-    """The manifest's ``image.nodata_source`` (export's ``nodata``) in words."""
+    """The manifest's ``image.nodata_source`` (export's ``nodata``), or detect_nodata's, in words."""
     source, value = record.get("source"), record.get("value")
     if source == "collar":
         colour = tr("black") if value == 0 else tr("white")
@@ -48,6 +78,13 @@ def describe_nodata(record: dict) -> str:
         return tr("none: every pixel is data (set here)")
     if value is not None:
         return tr("the file's nodata tag, value {:g}").format(value)
+    mask = record.get("mask")
+    if mask == "alpha":
+        return tr("the file's alpha band")
+    if mask == "mask":
+        return tr("the file's nodata mask")
+    if mask == "none":
+        return tr("none: the file tags no nodata and has no black or white border")
     return tr("the file's alpha band or mask, or none")
 
 
@@ -57,7 +94,7 @@ class DataStep(StepPage):
         self._values_field = ""  # the field the class table was last filled from
         layout = QVBoxLayout(self)
         fields = form()
-        self.image = QgsMapLayerComboBox()
+        self.image = narrow(QgsMapLayerComboBox())
         self.image.setObjectName("noisyseg_image")
         self.image.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
         fields.addRow(tr("Imagery"), self.image)
@@ -68,7 +105,7 @@ class DataStep(StepPage):
                                   "rasters. Later layers are burned over earlier ones."))
         self.labels.itemChanged.connect(lambda _item: self._update_field_layer())
         fields.addRow(tr("Label layers"), self.labels)
-        self.field = QgsFieldComboBox()
+        self.field = narrow(QgsFieldComboBox())
         self.field.setObjectName("noisyseg_class_field")
         self.field.setAllowEmptyFieldName(True)
         self.field.fieldChanged.connect(self._field_changed)
@@ -76,6 +113,8 @@ class DataStep(StepPage):
         layout.addLayout(fields)
 
         self.table = ClassTable()
+        self.table.setMinimumHeight(120)
+        self.table.classes_changed.connect(self.style_label_layers)
         layout.addWidget(self.table, 1)
         buttons = QGridLayout()  # two rows of three: all six fit the dock's default width
         for index, (text, name, slot) in enumerate((
@@ -113,6 +152,7 @@ class DataStep(StepPage):
         self.nodata_value.setPlaceholderText("0")
         self.nodata_value.setMaximumWidth(80)
         self.nodata.currentIndexChanged.connect(lambda _index: self._nodata_changed())
+        self.nodata_value.editingFinished.connect(self._nodata_changed)
         nodata_row = QHBoxLayout()
         nodata_row.addWidget(self.nodata, 1)
         nodata_row.addWidget(self.nodata_value)
@@ -208,22 +248,33 @@ class DataStep(StepPage):
 
     def _nodata_changed(self) -> None:
         self.nodata_value.setEnabled(self.nodata.currentData() == "value")
+        if not self.state["dataset"]:
+            self._image_nodata_hint()
 
     def _image_nodata_hint(self) -> None:
-        """What the chosen image itself declares (QGIS's reading of the file); a border of
-        black or white pixels is looked for by export, which reports it."""
+        """What nodata the chosen image has, found as export will find it (core.nodata, no torch):
+        the file's tag, alpha band or mask, or a black or white border with its share of pixels."""
         image = self.image.currentLayer()
         if image is None:
             self.nodata_detected.setText("")
             return
-        provider = image.dataProvider()
-        if provider.sourceHasNoDataValue(1):
-            text = tr("The file tags nodata {}; a border is not looked for.").format(f"{provider.sourceNoDataValue(1):g}")
-        elif any(provider.colorInterpretation(band) == 6 for band in range(1, image.bandCount() + 1)):  # AlphaBand
-            text = tr("The file has an alpha band: it marks the nodata.")
-        else:
-            text = tr("The file tags no nodata: export looks for a black or white border and reports it here.")
-        self.nodata_detected.setText(text)
+        try:
+            path = backend_path(image)[0]
+        except NotAFileLayer:
+            self.nodata_detected.setText("")
+            return
+        if image.width() * image.height() > DETECT_MAX_PIXELS:
+            self.nodata_detected.setText(tr("The image is large: export looks for its nodata and reports it here."))
+            return
+        try:
+            record = detect_nodata(path, self.nodata_option())
+        except UserError as exc:
+            self.nodata_detected.setText(str(exc))
+            return
+        except Exception:  # noqa: BLE001 - a file rasterio cannot read: export will say why
+            self.nodata_detected.setText("")
+            return
+        self.nodata_detected.setText(tr("Detected: {}").format(describe_nodata(record)))
 
     def _image_chosen(self, layer) -> None:
         """A newly chosen image sets the tile size, unless a dataset was exported already."""
@@ -283,6 +334,8 @@ class DataStep(StepPage):
         self.field.setLayer(vectors[0] if vectors else None)
         if current:
             self.field.setField(current)
+        self.style_label_layers()
+        self.style_old_map()
 
     def _field_changed(self, name: str) -> None:
         """A newly chosen field refills the class table; the same field coming back (a layer ticked
@@ -290,6 +343,36 @@ class DataStep(StepPage):
         if name and name != self._values_field:
             self._values_field = name
             self.read_values()
+
+    def style_label_layers(self) -> int:
+        """Draws the ticked label layers by class, with the class table's colours and names, so
+        that the old map reads as classes (not QGIS's random single colour). Returns how many
+        layers were styled."""
+        classes = self.table.classes() if self.table.rowCount() else []
+        field = self.field.currentField()
+        styled = 0
+        for layer in self.label_layers() if classes else []:
+            if isinstance(layer, QgsVectorLayer) and field and layer.fields().indexOf(field) >= 0:
+                categories = []
+                for cls in classes:
+                    colour = QColor(cls["color"])
+                    for value in cls["values"]:
+                        symbol = QgsFillSymbol.createSimple({
+                            "color": f"{colour.red()},{colour.green()},{colour.blue()},150", "style": "solid",
+                            "outline_color": colour.darker(140).name(), "outline_width": "0.3"})
+                        categories.append(QgsRendererCategory(value, symbol, f"{cls['name']} ({value})"))
+                if categories:
+                    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+                    layer.triggerRepaint()
+                    styled += 1
+            elif isinstance(layer, QgsRasterLayer):
+                entries = [QgsPalettedRasterRenderer.Class(float(value), QColor(cls["color"]), cls["name"])
+                           for cls in classes for value in cls["values"] if _is_number(value)]
+                if entries:
+                    layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), 1, entries))
+                    layer.triggerRepaint()
+                    styled += 1
+        return styled
 
     def read_values(self) -> None:
         """Fills the class table with one class per value of the class field (or raster value)."""
@@ -306,6 +389,21 @@ class DataStep(StepPage):
             self.table.fill_from_values(values)
         except UserError as exc:
             self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
+            return
+        self.style_old_map()
+
+    def style_old_map(self) -> int:
+        """The ticked vector label layers drawn by class with the class table's colours, so the old
+        map reads like the prediction will. Returns how many layers were styled."""
+        field, classes = self.field.currentField(), self.table.classes() if self.table.rowCount() else []
+        if not field or not classes:
+            return 0
+        styled = 0
+        for layer in self.label_layers():
+            if isinstance(layer, QgsVectorLayer) and style_by_class(layer, field, classes):
+                styled += 1
+        return styled
+        self.style_label_layers()
 
     def _load_classes(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, tr("Load classes"), self.work_folder.filePath(), "classes.json (*.json)")
@@ -344,6 +442,7 @@ class DataStep(StepPage):
             if filtered:
                 self.dock.show_message(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
                                        .format(layer.name()), Qgis.MessageLevel.Warning)
+        self.style_old_map()
         out = self.state.work_path("dataset")
         arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
                      "--unlabeled", self.unlabeled.currentData(), "--out", out, *self.nodata_arguments()]

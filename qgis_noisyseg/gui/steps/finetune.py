@@ -16,14 +16,14 @@ from pathlib import Path
 
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
-from qgis.PyQt.QtWidgets import QCheckBox, QLabel, QVBoxLayout
+from qgis.PyQt.QtWidgets import QLabel, QVBoxLayout
 
 from ...backend.architectures import DECODER_NAMES
 from .. import annotation
 from ..loss_curve import LossCurve
 from ..metrics_table import MetricsTable
 from ..runner import Step
-from .base import StepPage, class_weights_box, combo, form, set_combo, spin, tr
+from .base import StepPage, WrappedCheckBox, class_weights_box, combo, form, set_combo, spin, tr
 
 TRANSFERS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "automatic (recommended)"), "auto"),
              (QT_TRANSLATE_NOOP("NoisySegPanel", "encoder"), "encoder"),
@@ -53,8 +53,7 @@ class FinetuneStep(StepPage):
         fields.addRow(tr("Epochs"), self.epochs)
         self.class_weights = class_weights_box("noisyseg_finetune_class_weights")
         fields.addRow(self.class_weights)
-        self.scratch = QCheckBox(tr("Also train from scratch on the same tiles, for comparison"))
-        self.scratch.setObjectName("noisyseg_scratch")
+        self.scratch = WrappedCheckBox(tr("Also train from scratch on the same tiles, for comparison"), "noisyseg_scratch")
         fields.addRow(self.scratch)
         layout.addLayout(fields)
         self.start_button = self.job_button(tr("Start fine-tuning"), "noisyseg_finetune", self.start)

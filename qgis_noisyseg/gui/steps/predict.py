@@ -8,12 +8,12 @@ from pathlib import Path
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import QCheckBox, QGridLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from ..layers import NotAFileLayer, add_raster, backend_path, group
 from ..metrics_table import MetricsTable
 from ..runner import Step
-from .base import StepPage, combo, form, tr
+from .base import StepPage, WrappedCheckBox, combo, form, tr
 
 GROUP = "noisyseg predictions"
 CURVE_WIDTH = 480  # the widest a curve picture is drawn; narrower docks scale it down
@@ -54,10 +54,9 @@ class PredictStep(StepPage):
         fields.addRow(tr("Model"), self.model)
         self.extent = combo([(tr("Whole image"), "image"), (tr("Current map extent"), "canvas")], "noisyseg_predict_extent")
         fields.addRow(tr("Area"), self.extent)
-        self.compare = QCheckBox(tr("Show where it disagrees with the old map"))
+        self.compare = WrappedCheckBox(tr("Show where it disagrees with the old map"), "noisyseg_disagreement")
         self.compare.setToolTip(tr("Adds a layer of the pixels where the prediction and the first label layer of "
                                    "step 1 differ."))
-        self.compare.setObjectName("noisyseg_disagreement")
         self.compare.setChecked(True)
         fields.addRow(self.compare)
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -73,7 +72,9 @@ class PredictStep(StepPage):
         layout.addWidget(caption)
         self.metrics = MetricsTable("noisyseg_review_metrics")
         layout.addWidget(self.metrics)
-        layout.addWidget(QLabel(tr("Training curves:")))
+        curves_caption = QLabel(tr("Training curves:"))
+        curves_caption.setWordWrap(True)
+        layout.addWidget(curves_caption)
         self.curves = QWidget()
         self.curves.setObjectName("noisyseg_curves")
         self.curves_layout = QGridLayout(self.curves)

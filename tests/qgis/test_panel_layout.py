@@ -1,0 +1,146 @@
+"""The panel as a newcomer first sees it, measured on the widgets: nothing scrolls sideways or is
+cut off at the dock's default width, every metric row shows, the status starts empty, the old
+map is drawn by class, and the nodata of the chosen image is shown before anything is exported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+from qgis.core import QgsCategorizedSymbolRenderer, QgsProject, QgsRasterLayer
+from qgis.PyQt.QtCore import QCoreApplication, QPoint
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import QAbstractButton, QComboBox, QWidget
+from rasterio.transform import from_origin
+
+from qgis_noisyseg.core.classes import ClassMap
+from qgis_noisyseg.gui.panel import MIN_WIDTH, NoisySegDock
+from tests.conftest import DENMARK
+from tests.qgis.panel_helpers import load_denmark
+
+
+@pytest.fixture
+def project(qgis_app):
+    project = QgsProject.instance()
+    project.clear()
+    yield project
+    project.clear()
+
+
+@pytest.fixture
+def dock(qgis_iface, project, tmp_path):
+    dock = NoisySegDock(qgis_iface)
+    dock.data_step.work_folder.setFilePath(str(tmp_path / "work"))
+    yield dock
+    dock.shutdown()
+    dock.deleteLater()
+
+
+def settle() -> None:
+    for _ in range(5):
+        QCoreApplication.processEvents()
+
+
+def cut_off(dock) -> list[str]:
+    """The visible widgets of the open page that reach past the scroll area's viewport, and the
+    buttons and combo boxes narrower than their text."""
+    viewport = dock.scroll.viewport()
+    problems = []
+    for widget in dock.scroll.widget().findChildren(QWidget):
+        if not widget.isVisibleTo(dock) or widget.width() == 0:
+            continue
+        right = widget.mapTo(viewport, QPoint(widget.width(), 0)).x()
+        if right > viewport.width() + 1:
+            problems.append(f"{widget.objectName() or type(widget).__name__} ends at {right} > {viewport.width()}")
+        if isinstance(widget, (QAbstractButton, QComboBox)) and widget.sizeHint().width() > widget.width() + 1:
+            text = widget.text() if isinstance(widget, QAbstractButton) else widget.currentText()
+            problems.append(f"“{text}” needs {widget.sizeHint().width()} px, has {widget.width()}")
+    return problems
+
+
+FAKE = {"miou": 0.41, "overall_accuracy": 0.63, "tiles": 4, "pixels": 16384,
+        "interval": {"miou": [0.3, 0.5], "overall_accuracy": [0.5, 0.7]},
+        "per_class": [{"name": f"class {i}", "iou": 0.1 * i} for i in range(7)]}
+
+
+def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, project):
+    image, old_map = load_denmark(project)
+    dock.data_step.image.setLayer(image)
+    dock.data_step.set_label_layers([old_map])
+    dock.data_step.field.setField("AfgKode")
+    dock.finetune_step.show_metrics({"fine-tuned": FAKE, "pretrained": FAKE, "scratch": FAKE})
+    dock.resize(MIN_WIDTH, 900)
+    dock.show()
+    for page in range(dock.toolbox.count()):
+        dock.toolbox.setCurrentIndex(page)
+        settle()
+        assert dock.scroll.widget().width() <= dock.scroll.viewport().width()
+        assert dock.scroll.widget().minimumSizeHint().width() <= dock.scroll.viewport().width(), \
+            dock.toolbox.itemText(page)
+        problems = cut_off(dock)
+        assert problems == [], dock.toolbox.itemText(page) + "\n" + "\n".join(problems)
+    dock.hide()
+
+
+def test_the_metrics_table_shows_every_row(dock):
+    table = dock.finetune_step.metrics
+    dock.finetune_step.show_metrics({"fine-tuned": FAKE, "pretrained": FAKE, "scratch": FAKE})
+    dock.resize(MIN_WIDTH, 900)
+    dock.show()
+    dock.toolbox.setCurrentIndex(3)
+    settle()
+    assert table.rowCount() == 3
+    for row in range(3):
+        rect = table.visualRect(table.model().index(row, 0))
+        assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), (row, rect, table.viewport().height())
+    assert table.verticalScrollBar().maximum() == 0
+    dock.hide()
+
+
+def test_the_status_is_empty_and_no_progress_shows_at_start(dock):
+    dock.show()
+    settle()
+    assert dock.status.text() == "" and dock.stage.text() == ""
+    assert not dock.progress.isVisible()
+    dock.hide()
+
+
+def test_the_old_map_is_drawn_by_class_as_soon_as_it_is_chosen(dock, project):
+    _image, old_map = load_denmark(project)
+    dock.data_step.set_label_layers([old_map])
+    dock.data_step.field.setField("AfgKode")
+    dock.data_step.table.load(DENMARK / "classes.json")
+    assert dock.data_step.style_old_map() == 1
+    renderer = old_map.renderer()
+    assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "AfgKode"
+    classes = ClassMap.load(DENMARK / "classes.json").classes
+    expected = {str(value): QColor(c.color).name() for c in classes for value in c.values}
+    drawn = {str(category.value()): category.symbol().color().name() for category in renderer.categories()}
+    assert drawn == expected and len(drawn) > 6
+
+
+def collared(path, value: int, border: int) -> str:
+    pixels = np.random.default_rng(0).integers(30, 200, size=(3, 100, 100), dtype=np.uint8)
+    pixels[:, :border, :] = value
+    pixels[:, :, :border] = value
+    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=3, dtype="uint8", crs="EPSG:32632",
+                       transform=from_origin(500000, 6200000, 10, 10)) as dst:
+        dst.write(pixels)
+    return str(path)
+
+
+def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, project, tmp_path):
+    black = QgsRasterLayer(collared(tmp_path / "black.tif", 0, 10), "black border")
+    project.addMapLayer(black)
+    dock.data_step.image.setLayer(black)
+    assert dock.data_step.nodata_detected.text() == "Detected: a black border (19% of the pixels) treated as " \
+                                                    "nodata; choose “none” to keep it"
+    dock.data_step.nodata.setCurrentIndex(dock.data_step.nodata.findData("none"))
+    assert dock.data_step.nodata_detected.text() == "Detected: none: every pixel is data (set here)"
+    assert dock.data_step.nodata_arguments() == ["--nodata", "none"]
+    dock.data_step.nodata.setCurrentIndex(dock.data_step.nodata.findData("auto"))
+    assert dock.data_step.nodata_arguments() == []
+    image, _old_map = load_denmark(project)
+    dock.data_step.image.setLayer(image)
+    assert dock.data_step.nodata_detected.text() == "Detected: none: the file tags no nodata and has no black or " \
+                                                    "white border"
