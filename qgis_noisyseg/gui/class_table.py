@@ -17,6 +17,7 @@ from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QT
 from ..core.classes import ClassMap, distinct_color
 
 ID, NAME, COLOUR, VALUES = range(4)
+COLOUR_WIDTH = 56
 
 
 def tr(text: str) -> str:
@@ -35,7 +36,13 @@ class ClassTable(QTableWidget):
         self.itemChanged.connect(lambda _item: self._changed())
         self.setObjectName("noisyseg_class_table")
         self.setHorizontalHeaderLabels([tr("Id"), tr("Name"), tr("Colour"), tr("Source values")])
-        self.horizontalHeader().setSectionResizeMode(VALUES, QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()  # the four columns fit the dock's default width: no sideways scroll
+        header.setMinimumSectionSize(24)
+        header.setSectionResizeMode(ID, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COLOUR, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COLOUR, COLOUR_WIDTH)
+        header.setSectionResizeMode(VALUES, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setToolTip(tr("Each row is one class. Edit the names, click a colour to change it, and select "
@@ -113,6 +120,8 @@ class ClassTable(QTableWidget):
         self.setItem(row, ID, id_item)
         self.setItem(row, NAME, QTableWidgetItem(name))
         button = QgsColorButton()
+        button.setMinimumWidth(COLOUR_WIDTH - 8)
+        button.setMaximumWidth(COLOUR_WIDTH)
         button.setColor(QColor(color))
         button.setShowNoColor(False)
         button.colorChanged.connect(lambda _colour: self._changed())

@@ -1,5 +1,5 @@
-"""A table of evaluation results: one row per model, mIoU and accuracy with their intervals over
-tiles, and IoU per class. It is as tall as its rows, so that every model shows without scrolling."""
+"""A table of evaluation results: one column per model; mIoU and accuracy with their intervals over
+tiles, and IoU per class, one row each. It is as tall as its rows, so that every model shows without scrolling."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("NoisySegMetrics", text)
 
 
-MODEL_LABELS = {"fine-tuned": "fine-tuned", "pretrained": "pretrained only", "scratch": "from scratch"}
+MODEL_LABELS = {"fine-tuned": "fine-tuned", "pretrained": "pretrained", "scratch": "scratch"}
 
 
 def cell_text(value, interval=None) -> str:
@@ -30,35 +30,41 @@ class MetricsTable(QTableWidget):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setWordWrap(True)
+        self.setWordWrap(False)  # a score and its interval are two lines; nothing else wraps
         self._fit_height()
 
     def show_metrics(self, metrics: dict[str, dict]) -> None:
-        """``metrics``: {"fine-tuned": evaluate outputs, "pretrained": ..., "scratch": ...}."""
-        rows = [(key, value) for key, value in metrics.items() if value]
-        classes = [c["name"] for c in rows[0][1]["per_class"]] if rows else []
-        headers = [tr("Model"), tr("mIoU"), tr("Accuracy")] + [tr("IoU {}").format(name) for name in classes]
+        """``metrics``: {"fine-tuned": evaluate outputs, "pretrained": ..., "scratch": ...}. One
+        column per model, side by side, and one row per score (mIoU, accuracy, IoU of each class),
+        so that the table fits the dock's width however many classes there are."""
+        models = [(key, value) for key, value in metrics.items() if value]
+        classes = [c["name"] for c in models[0][1]["per_class"]] if models else []
         self.clear()
-        self.setColumnCount(len(headers))
-        self.setHorizontalHeaderLabels(headers)
-        self.setRowCount(len(rows))
-        for row, (key, result) in enumerate(rows):
+        self.setColumnCount(1 + len(models))
+        self.setHorizontalHeaderLabels([tr("Score")] + [tr(MODEL_LABELS.get(key, key)) for key, _ in models])
+        labels = [tr("mIoU"), tr("Accuracy")] + [tr("IoU {}").format(name) for name in classes]
+        self.setRowCount(len(labels) if models else 0)
+        for row, label in enumerate(labels if models else []):
+            self.setItem(row, 0, QTableWidgetItem(label))
+        for column, (_key, result) in enumerate(models, start=1):
             interval = result.get("interval") or {}
-            cells = [tr(MODEL_LABELS.get(key, key)), cell_text(result.get("miou"), interval.get("miou")),
+            cells = [cell_text(result.get("miou"), interval.get("miou")),
                      cell_text(result.get("overall_accuracy"), interval.get("overall_accuracy"))]
             cells += [cell_text(c.get("iou")) for c in result["per_class"]]
-            for column, text in enumerate(cells):
+            for row, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
-        self.resizeColumnsToContents()
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for column in range(1, self.columnCount()):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
         self.resizeRowsToContents()
         self._fit_height()
 
     def _fit_height(self) -> None:
-        """Every row visible: the header, the rows and a horizontal scroll bar (the per-class
-        columns may be wider than the dock)."""
-        height = self.horizontalHeader().height() + sum(self.rowHeight(r) for r in range(self.rowCount()))
-        height += self.horizontalScrollBar().sizeHint().height() + 2 * self.frameWidth()
+        """Every row visible: the header and the rows (the columns fit the width)."""
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        height = self.horizontalHeader().sizeHint().height() + sum(self.rowHeight(r) for r in range(self.rowCount()))
+        height += 2 * self.frameWidth()
         self.setFixedHeight(max(height, 60))

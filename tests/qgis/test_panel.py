@@ -144,7 +144,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     assert set(finetuned["metrics"]) == {"fine-tuned", "pretrained", "scratch"}
     assert all(0.0 <= m["miou"] <= 1.0 and m["tiles"] == 2 for m in finetuned["metrics"].values())
     assert all([t["id"] for t in m["per_tile"]] == sorted(checks) for m in finetuned["metrics"].values())
-    assert dock.finetune_step.metrics.rowCount() == 3
+    assert dock.finetune_step.metrics.columnCount() == 4  # score, then the three models
     assert dock.finetune_step.metrics_caption.text().startswith("On 2 check tiles (")
     assert dock.status.text().startswith("Fine-tuned: check mIoU ")
     assert {f["tile_id"]: f["split"] for f in package.tiles.getFeatures() if f["done"] == 1} == {
@@ -181,7 +181,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
         assert reopened.state["finetune_runs"][-1]["metrics"] == finetuned["metrics"]
         assert reopened.data_step.tile.value() == 64 and reopened.pretrain_step.base_width.value() == 32
         assert reopened.finetune_step.class_weights.isChecked() and not reopened.pretrain_step.class_weights.isChecked()
-        assert reopened.finetune_step.metrics.rowCount() == 3
+        assert reopened.finetune_step.metrics.columnCount() == 4
         assert reopened.annotate_step.counter.text().endswith("2 of 2 (of 56 tiles)")
     finally:
         reopened.shutdown()

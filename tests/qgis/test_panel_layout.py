@@ -10,7 +10,7 @@ import rasterio
 from qgis.core import QgsCategorizedSymbolRenderer, QgsProject, QgsRasterLayer
 from qgis.PyQt.QtCore import QCoreApplication, QPoint
 from qgis.PyQt.QtGui import QColor
-from qgis.PyQt.QtWidgets import QAbstractButton, QComboBox, QWidget
+from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractScrollArea, QWidget
 from rasterio.transform import from_origin
 
 from qgis_noisyseg.core.classes import ClassMap
@@ -52,9 +52,11 @@ def cut_off(dock) -> list[str]:
         right = widget.mapTo(viewport, QPoint(widget.width(), 0)).x()
         if right > viewport.width() + 1:
             problems.append(f"{widget.objectName() or type(widget).__name__} ends at {right} > {viewport.width()}")
-        if isinstance(widget, (QAbstractButton, QComboBox)) and widget.sizeHint().width() > widget.width() + 1:
-            text = widget.text() if isinstance(widget, QAbstractButton) else widget.currentText()
+        text = widget.text() if isinstance(widget, QAbstractButton) else ""
+        if text and widget.sizeHint().width() > widget.width() + 1:
             problems.append(f"“{text}” needs {widget.sizeHint().width()} px, has {widget.width()}")
+        if isinstance(widget, QAbstractScrollArea) and widget.horizontalScrollBar().maximum() > 0:
+            problems.append(f"{widget.objectName() or type(widget).__name__} scrolls sideways")
     return problems
 
 
@@ -89,8 +91,10 @@ def test_the_metrics_table_shows_every_row(dock):
     dock.show()
     dock.toolbox.setCurrentIndex(3)
     settle()
-    assert table.rowCount() == 3
-    for row in range(3):
+    assert table.columnCount() == 4 and table.rowCount() == 2 + 7  # mIoU, accuracy, IoU of each class
+    assert [table.horizontalHeaderItem(c).text() for c in range(4)] == ["Score", "fine-tuned", "pretrained", "scratch"]
+    assert table.item(0, 1).text() == "0.41\n[0.30, 0.50]"
+    for row in range(table.rowCount()):
         rect = table.visualRect(table.model().index(row, 0))
         assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), (row, rect, table.viewport().height())
     assert table.verticalScrollBar().maximum() == 0

@@ -24,7 +24,7 @@ from ...core.check_tiles import DEFAULT_CHECK_TILES
 from .. import annotation
 from ..layers import add_vector, group
 from ..runner import Step
-from .base import StepPage, form, spin, tr
+from .base import StepPage, spin, tr
 
 GROUP = "noisyseg"
 ZOOM_MARGIN = 0.15  # of the tile's size, around it, when a tile is shown for correction
@@ -46,28 +46,24 @@ class AnnotateStep(StepPage):
         self.open_button = self._button(tr("Open clean-label layer"), "noisyseg_open_clean", self.open_package)
         layout.addWidget(self.open_button)
 
-        check_row = QHBoxLayout()
+        choose = QGridLayout()
         self.check_button = self._button(tr("Draw check tiles"), "noisyseg_draw_check", self.draw_check_tiles)
         self.check_button.setToolTip(tr("Draws this many more check tiles at random, spread over the image (one per "
                                         "block in turn), among the tiles not used yet. Correct them like the others."))
-        check_fields = form()
         self.check_count = spin("noisyseg_check_count", DEFAULT_CHECK_TILES, 1, 50)
-        check_fields.addRow(tr("How many"), self.check_count)
-        check_row.addWidget(self.check_button)
-        check_row.addLayout(check_fields)
-        layout.addLayout(check_row)
-
-        suggest_row = QHBoxLayout()
+        self.check_count.setToolTip(tr("How many check tiles to draw"))
         self.suggest_button = self.job_button(tr("Suggest training tiles"), "noisyseg_suggest", self.suggest)
         self.suggest_button.setToolTip(tr("Ranks tiles by the pretrained model's uncertainty: low confidence, or high "
                                           "disagreement with the noisy map. Check tiles and the noisy dataset's test "
                                           "tiles are never suggested."))
-        fields = form()
         self.top = spin("noisyseg_suggest_top", 5, 1, 100)
-        fields.addRow(tr("How many"), self.top)
-        suggest_row.addWidget(self.suggest_button)
-        suggest_row.addLayout(fields)
-        layout.addLayout(suggest_row)
+        self.top.setToolTip(tr("How many training tiles to suggest"))
+        choose.addWidget(self.check_button, 0, 0)
+        choose.addWidget(self.check_count, 0, 1)
+        choose.addWidget(self.suggest_button, 1, 0)
+        choose.addWidget(self.top, 1, 1)
+        choose.setColumnStretch(0, 1)
+        layout.addLayout(choose)
 
         grid = QGridLayout()
         grid.addWidget(self._button(tr("Prefill selected tiles"), "noisyseg_prefill", self.prefill_selected), 0, 0)
@@ -81,14 +77,15 @@ class AnnotateStep(StepPage):
         layout.addWidget(wrapped(tr("Tile by tile: each tile to correct is zoomed to and outlined; its noisy labels are "
                                     "prefilled. Every edit is saved to the GeoPackage as it is made; Undo takes "
                                     "the last one back.")))
-        nav = QHBoxLayout()
+        nav = QGridLayout()  # two by two: the four fit the dock's default width
         self.previous_button = self._button(tr("◀ Previous"), "noisyseg_previous_tile", self.previous_tile)
         self.next_button = self._button(tr("Next ▶"), "noisyseg_next_tile", self.next_tile)
         self.done_next_button = self._button(tr("Done, next"), "noisyseg_done_next", self.done_next)
         self.undo_button = self._button(tr("Undo"), "noisyseg_undo_edit", self.undo_edit)
         self.undo_button.setToolTip(tr("Takes back the last edit of the clean labels (it was saved as it was made)."))
-        for button in (self.previous_button, self.next_button, self.done_next_button, self.undo_button):
-            nav.addWidget(button)
+        for index, button in enumerate((self.previous_button, self.next_button, self.done_next_button,
+                                        self.undo_button)):
+            nav.addWidget(button, index // 2, index % 2)
         layout.addLayout(nav)
         self.tile_label = wrapped("")
         self.tile_label.setObjectName("noisyseg_current_tile")
