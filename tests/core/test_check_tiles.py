@@ -5,33 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qgis_noisyseg.core.check_tiles import block_of, draw_check_tiles
+from qgis_noisyseg.core.check_tiles import block_of, draw_check_tiles, grid_size
 from qgis_noisyseg.core.metrics import miou, paired_difference, tile_interval
 
 
-def manifest(rows=8, cols=8, tile=64, block=128, test_rows=()):
+def manifest(rows=8, cols=8, tile=64, test_rows=()):
     tiles = [{"id": f"r{r * tile:06d}_c{c * tile:06d}", "split": "test" if r in test_rows else "train",
               "window": {"row_off": r * tile, "col_off": c * tile, "width": tile, "height": tile},
               "valid_fraction": 1.0} for r in range(rows) for c in range(cols)]
-    return {"tile_size": tile, "split_block_px": block, "tiles": tiles}
+    return {"tile_size": tile, "image": {"height": rows * tile, "width": cols * tile}, "tiles": tiles}
+
+
+def blocks(m, chosen, count):
+    by_id = {t["id"]: t for t in m["tiles"]}
+    side = grid_size(count)
+    return [block_of(by_id[t], m["image"]["height"], m["image"]["width"], side) for t in chosen]
 
 
 def test_one_tile_per_block_before_a_second_one():
     m = manifest()
-    chosen = draw_check_tiles(m, 16, seed=3)
-    by_id = {t["id"]: t for t in m["tiles"]}
-    assert len(chosen) == 16 == len(set(chosen))
-    assert len({block_of(by_id[t], 128) for t in chosen}) == 16  # 16 blocks of 2x2 tiles: one in each
+    for count in (4, 6, 9, 16):
+        chosen = draw_check_tiles(m, count, seed=3)
+        assert len(chosen) == count == len(set(chosen))
+        assert len(set(blocks(m, chosen, count))) == count  # a grid of >= count blocks: each in its own
 
 
-def test_seeded_excluded_and_test_tiles_first():
-    m = manifest(test_rows=(0, 1))
+def test_seeded_excluded_and_test_tiles_preferred_within_a_block():
+    m = manifest(test_rows=(0, 4))
     first = draw_check_tiles(m, 4, seed=0)
     assert first == draw_check_tiles(m, 4, seed=0) and first != draw_check_tiles(m, 4, seed=1)
-    assert all(t.startswith(("r000000", "r000064")) for t in first)  # the noisy test rows
-    again = draw_check_tiles(m, 20, exclude=first, seed=0)
-    assert not set(again) & set(first) and len(again) == 20
-    assert sum(t.startswith(("r000000", "r000064")) for t in again) == 12  # the test tiles left, then others
+    assert all(t.startswith(("r000000", "r000256")) for t in first)  # each 2x2-block half holds a test row
+    again = draw_check_tiles(m, 60, exclude=first, seed=0)
+    assert not set(again) & set(first) and len(again) == 60  # all the others, never one twice
 
 
 def test_tiles_mostly_nodata_are_not_drawn():
