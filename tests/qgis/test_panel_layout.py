@@ -114,7 +114,7 @@ def test_the_old_map_is_drawn_by_class_as_soon_as_it_is_chosen(dock, project):
     dock.data_step.set_label_layers([old_map])
     dock.data_step.field.setField("AfgKode")
     dock.data_step.table.load(DENMARK / "classes.json")
-    assert dock.data_step.style_old_map() == 1
+    assert dock.data_step.style_label_layers() == 1
     renderer = old_map.renderer()
     assert isinstance(renderer, QgsCategorizedSymbolRenderer) and renderer.classAttribute() == "AfgKode"
     classes = ClassMap.load(DENMARK / "classes.json").classes

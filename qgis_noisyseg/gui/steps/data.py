@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qgis.core import (Qgis, QgsCategorizedSymbolRenderer, QgsFillSymbol, QgsMapLayerProxyModel,
-                       QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsRendererCategory, QgsVectorLayer)
+from qgis.core import (Qgis, QgsMapLayerProxyModel,
+                       QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer)
 from qgis.PyQt.QtGui import QColor
 from qgis.gui import QgsFieldComboBox, QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
@@ -335,7 +335,6 @@ class DataStep(StepPage):
         if current:
             self.field.setField(current)
         self.style_label_layers()
-        self.style_old_map()
 
     def _field_changed(self, name: str) -> None:
         """A newly chosen field refills the class table; the same field coming back (a layer ticked
@@ -352,19 +351,8 @@ class DataStep(StepPage):
         field = self.field.currentField()
         styled = 0
         for layer in self.label_layers() if classes else []:
-            if isinstance(layer, QgsVectorLayer) and field and layer.fields().indexOf(field) >= 0:
-                categories = []
-                for cls in classes:
-                    colour = QColor(cls["color"])
-                    for value in cls["values"]:
-                        symbol = QgsFillSymbol.createSimple({
-                            "color": f"{colour.red()},{colour.green()},{colour.blue()},150", "style": "solid",
-                            "outline_color": colour.darker(140).name(), "outline_width": "0.3"})
-                        categories.append(QgsRendererCategory(value, symbol, f"{cls['name']} ({value})"))
-                if categories:
-                    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
-                    layer.triggerRepaint()
-                    styled += 1
+            if isinstance(layer, QgsVectorLayer) and field:
+                styled += bool(style_by_class(layer, field, classes))  # numbers as numbers for a numeric field
             elif isinstance(layer, QgsRasterLayer):
                 entries = [QgsPalettedRasterRenderer.Class(float(value), QColor(cls["color"]), cls["name"])
                            for cls in classes for value in cls["values"] if _is_number(value)]
@@ -390,19 +378,6 @@ class DataStep(StepPage):
         except UserError as exc:
             self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
             return
-        self.style_old_map()
-
-    def style_old_map(self) -> int:
-        """The ticked vector label layers drawn by class with the class table's colours, so the old
-        map reads like the prediction will. Returns how many layers were styled."""
-        field, classes = self.field.currentField(), self.table.classes() if self.table.rowCount() else []
-        if not field or not classes:
-            return 0
-        styled = 0
-        for layer in self.label_layers():
-            if isinstance(layer, QgsVectorLayer) and style_by_class(layer, field, classes):
-                styled += 1
-        return styled
         self.style_label_layers()
 
     def _load_classes(self) -> None:
@@ -442,7 +417,7 @@ class DataStep(StepPage):
             if filtered:
                 self.dock.show_message(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
                                        .format(layer.name()), Qgis.MessageLevel.Warning)
-        self.style_old_map()
+        self.style_label_layers()
         out = self.state.work_path("dataset")
         arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
                      "--unlabeled", self.unlabeled.currentData(), "--out", out, *self.nodata_arguments()]
