@@ -1,7 +1,7 @@
 """Run as a script by tests/qgis/test_check_tiles_panel.py: in a QGIS of its own (offscreen), open
-the panel on a saved work folder, show a tile, change a polygon's class with the class palette,
-move to the next tile, and kill the process (SIGKILL) before the project or the layer is saved
-by anything else. argv: WORK_DATASET GPKG TILE_ID CLASS_ID."""
+the panel on a work folder, show a tile, change a polygon's class with the class palette, undo it
+and do it again (the panel saves each edit as it is made), and kill the process (SIGKILL) before
+the project is saved or the tile left. argv: DATASET GPKG TILE_ID CLASS_ID."""
 
 import os
 import signal
@@ -30,10 +30,17 @@ step.show_tile(tile_id)
 labels = package.labels
 feature = next(labels.getFeatures(f"\"tile_id\" = '{tile_id}'"))
 labels.selectByIds([feature.id()])
-assert step.set_class(class_id) == 1 and labels.isModified()
-labels.undoStack().undo()  # undo works: the class is back
+def settle():
+    for _ in range(10):
+        app.processEvents()
+
+
+assert step.set_class(class_id) == 1
+settle()
+assert step.undo_edit()  # undo works on saved edits: the class is back
+settle()
 assert labels.getFeature(feature.id())["class_id"] != class_id
-labels.undoStack().redo()
-step.next_tile()  # moving on saves the edits
+assert step.set_class(class_id) == 1
+settle()
 print(feature.id(), flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
