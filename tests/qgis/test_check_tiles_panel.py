@@ -7,6 +7,7 @@ uses, from a dataset of the same tiles exported from the 2016 map."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -177,7 +178,7 @@ def test_an_edit_survives_killing_qgis_before_the_project_is_saved(tmp_path, den
     new_class = 6
     result = subprocess.run([sys.executable, str(Path(__file__).with_name("edit_then_kill.py")), str(denmark_old_map),
                              str(gpkg), tile, str(new_class)], cwd=REPO, capture_output=True, text=True, timeout=300,
-                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)})
     assert result.returncode == -9, result.stderr[-2000:]
     fid = int(result.stdout.split()[-1])
     assert before[fid] != new_class
