@@ -148,3 +148,23 @@ def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, p
     dock.data_step.image.setLayer(image)
     assert dock.data_step.nodata_detected.text() == "Detected: none: the file tags no nodata and has no black or " \
                                                     "white border"
+
+
+def test_the_class_palette_sets_and_saves_the_class_of_the_selected_polygon(dock, denmark_old_map):
+    dock.state["dataset"] = str(denmark_old_map)
+    step = dock.annotate_step
+    checks = step.draw_check_tiles()
+    labels = step.package.labels
+    feature = next(f for f in labels.getFeatures() if f["tile_id"] in checks)
+    new_class = feature["class_id"] % 6 + 1
+    labels.selectByIds([feature.id()])
+    dock.show()
+    dock.toolbox.setCurrentIndex(2)  # the Annotate page, where the palette is
+    settle()
+    button = dock.findChild(QAbstractButton, f"noisyseg_class_{new_class}")
+    assert button.text().startswith(f"{new_class} ") and button.shortcut().toString() == str(new_class)
+    button.click()
+    settle()
+    assert labels.getFeature(feature.id())["class_id"] == new_class and not labels.isModified()  # set and saved
+    assert step.undo_edit() and labels.getFeature(feature.id())["class_id"] == feature["class_id"]
+    dock.hide()

@@ -17,7 +17,7 @@ from qgis.core import (Qgis, QgsCoordinateTransform, QgsFeatureRequest, QgsExpre
                        QgsWkbTypes)
 from qgis.gui import QgsRubberBand
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtGui import QColor, QKeySequence
 from qgis.PyQt.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ...core.check_tiles import DEFAULT_CHECK_TILES
@@ -90,7 +90,7 @@ class AnnotateStep(StepPage):
         self.tile_label = wrapped("")
         self.tile_label.setObjectName("noisyseg_current_tile")
         layout.addWidget(self.tile_label)
-        self.palette_label = wrapped(tr("Set the class of the selected polygons:"))
+        self.palette_label = wrapped(tr("Set the class of the selected polygons (or press its number):"))
         layout.addWidget(self.palette_label)
         self.palette = QGridLayout()
         layout.addLayout(self.palette)
@@ -404,11 +404,15 @@ class AnnotateStep(StepPage):
                 item.widget().deleteLater()
         self._palette_classes = classes
         for i, cls in enumerate(classes):
-            button = QPushButton(str(cls["name"]))
+            key = str(int(cls["id"])) if int(cls["id"]) < 10 else ""
+            button = QPushButton(f"{key} {cls['name']}" if key else str(cls["name"]))
             button.setObjectName(f"noisyseg_class_{int(cls['id'])}")
+            if key:  # the class's digit, from anywhere in the QGIS window (a text field keeps its digits)
+                button.setShortcut(QKeySequence(key))
             button.setStyleSheet(f"QPushButton {{ border-left: 10px solid {cls['color']}; padding: 2px 4px; "
                                  "text-align: left; }")
-            button.setToolTip(tr("Sets class {} on the selected clean polygons").format(cls["name"]))
+            button.setToolTip(tr("Sets class {} on the selected clean polygons (key {})").format(cls["name"], key)
+                              if key else tr("Sets class {} on the selected clean polygons").format(cls["name"]))
             button.clicked.connect(lambda _checked=False, class_id=int(cls["id"]): self.set_class(class_id))
             self.palette.addWidget(button, i // 2, i % 2)
 
