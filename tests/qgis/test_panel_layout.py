@@ -153,6 +153,9 @@ def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, p
 def test_the_class_palette_sets_and_saves_the_class_of_the_selected_polygon(dock, denmark_old_map):
     dock.state["dataset"] = str(denmark_old_map)
     step = dock.annotate_step
+    step.open_package()
+    assert step.counter.text().endswith("\nDraw and correct check tiles before the first fine-tune: the models are "
+                                        "scored on them.")  # the page asks for check tiles
     checks = step.draw_check_tiles()
     labels = step.package.labels
     feature = next(f for f in labels.getFeatures() if f["tile_id"] in checks)

@@ -145,6 +145,9 @@ class AnnotateStep(StepPage):
                                     "(of {tiles} tiles)").format(train=len(annotation.training_done_ids(package)),
                                                                 check=check_done, checks=check_all,
                                                                 tiles=annotation.tile_count(package)))
+            if not check_done:
+                self.counter.setText(self.counter.text() + "\n" + tr(
+                    "Draw and correct check tiles before the first fine-tune: the models are scored on them."))
             self._fill_palette()
             self._attach_saver(package.labels)
         has_model = bool(self._model_path())
