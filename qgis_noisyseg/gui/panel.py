@@ -101,19 +101,21 @@ class NoisySegDock(QgsDockWidget):
         if self.runner.busy:
             return
         self.state = PanelState.load(self.project)
+        self._default_folder = default_work_folder(self.project)
         if not self.state["work_folder"]:
-            self.state["work_folder"] = default_work_folder(self.project)
+            self.state["work_folder"] = self._default_folder
         for step in self.steps:
             step.restore(self.state)
 
     def _home_changed(self) -> None:
-        """Saving a new project moves the work folder beside it, while nothing was written to
-        the old default yet."""
+        """Saving a new project moves the work folder beside it, while it is still the default
+        and no dataset was exported into it."""
         current = self.data_step.work_folder.filePath()
-        if self.state["dataset"] or not current or Path(current).exists():
-            return
-        self.data_step.work_folder.setFilePath(default_work_folder(self.project))
-        self.state["work_folder"] = self.data_step.work_folder.filePath()
+        if self.state["dataset"] or current != self._default_folder:
+            return  # a dataset was exported there, or the operator chose the folder
+        self._default_folder = default_work_folder(self.project)
+        self.data_step.work_folder.setFilePath(self._default_folder)
+        self.state["work_folder"] = self._default_folder
 
     def save_state(self) -> None:
         for step in self.steps:

@@ -4,6 +4,8 @@ map is drawn by class, and the nodata of the chosen image is shown before anythi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -171,3 +173,28 @@ def test_the_class_palette_sets_and_saves_the_class_of_the_selected_polygon(dock
     assert labels.getFeature(feature.id())["class_id"] == new_class and not labels.isModified()  # set and saved
     assert step.undo_edit() and labels.getFeature(feature.id())["class_id"] == feature["class_id"]
     dock.hide()
+
+
+def test_the_work_folder_defaults_to_a_folder_beside_the_saved_project(qgis_iface, project, tmp_path):
+    fresh = NoisySegDock(qgis_iface)
+    try:
+        assert fresh.data_step.work_folder.filePath() == str(Path.home() / "noisyseg")  # no project saved yet
+        project.setFileName(str(tmp_path / "survey" / "fields.qgz"))
+        settle()
+        assert fresh.data_step.work_folder.filePath() == str(tmp_path / "survey" / "noisyseg")
+    finally:
+        fresh.shutdown()
+        fresh.deleteLater()
+
+
+def test_width_and_epochs_follow_the_detected_device_until_the_operator_changes_them(dock):
+    from qgis_noisyseg.gui.steps.pretrain import DEVICE_DEFAULTS
+
+    step = dock.pretrain_step
+    step.show_device({"torch": "2.3", "gpu": None})
+    assert (step.base_width.value(), step.epochs.value()) == DEVICE_DEFAULTS["cpu"] == (32, 10)
+    step.show_device({"torch": "2.3", "gpu": "NVIDIA H200"})
+    assert (step.base_width.value(), step.epochs.value()) == DEVICE_DEFAULTS["gpu"] == (64, 20)
+    step.epochs.setValue(7)  # the operator's choice is kept
+    step.show_device({"torch": "2.3", "gpu": None})
+    assert (step.base_width.value(), step.epochs.value()) == (64, 7)
