@@ -8,7 +8,6 @@ and a crash of the backend is a message, not a crash of QGIS.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Callable, Optional
 
 from qgis.core import Qgis, QgsMessageLog, QgsProject
