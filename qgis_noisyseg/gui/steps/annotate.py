@@ -16,9 +16,8 @@ from typing import Optional
 from qgis.core import (Qgis, QgsCoordinateTransform, QgsFeatureRequest, QgsExpression, QgsProject,
                        QgsWkbTypes)
 from qgis.gui import QgsRubberBand
-from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor, QKeySequence
-from qgis.PyQt.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout
 
 from ...core.check_tiles import DEFAULT_CHECK_TILES
 from .. import annotation
