@@ -198,3 +198,24 @@ def test_width_and_epochs_follow_the_detected_device_until_the_operator_changes_
     step.epochs.setValue(7)  # the operator's choice is kept
     step.show_device({"torch": "2.3", "gpu": None})
     assert (step.base_width.value(), step.epochs.value()) == (64, 7)
+
+
+def test_the_nodata_option_reaches_suggest_and_predict(dock, project, denmark_old_map, tmp_path, monkeypatch):
+    image, _old_map = load_denmark(project)
+    dock.data_step.image.setLayer(image)
+    dock.data_step.nodata.setCurrentIndex(dock.data_step.nodata.findData("value"))
+    dock.data_step.nodata_value.setText("7")
+    run_folder = tmp_path / "runs" / "pretrain-noisy-1"
+    run_folder.mkdir(parents=True)
+    (run_folder / "model.onnx").write_bytes(b"")  # only its path is passed on here
+    dock.state["dataset"] = str(denmark_old_map)
+    dock.state["pretrain_runs"] = [{"path": str(run_folder), "method": "noisy", "complete": True, "arguments": []}]
+    dock.state["selected_pretrain_run"] = str(run_folder)
+    started = []
+    monkeypatch.setattr(dock, "run", lambda steps, **_kwargs: started.append(steps) or True)
+    dock.annotate_step.open_package()
+    dock.predict_step.refresh()
+    assert dock.annotate_step.suggest() and dock.predict_step.start()
+    suggest, predict = ([str(a) for a in chain[0].arguments] for chain in started)
+    assert suggest[0] == "suggest" and suggest[-2:] == ["--nodata", "7"]
+    assert predict[0] == "predict" and predict[predict.index("--nodata") + 1] == "7"

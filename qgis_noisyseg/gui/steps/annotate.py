@@ -245,7 +245,8 @@ class AnnotateStep(StepPage):
         # every tile is ranked: the filter above drops check, done and test tiles, then keeps the top ones
         return self.dock.run([Step(tr("Ranking tiles by the model's uncertainty"),
                                    ["suggest", "--model", model, "--data", self.state["dataset"],
-                                    "--top", max(len(manifest["tiles"]), 1)], suggested)])
+                                    "--top", max(len(manifest["tiles"]), 1), *self.dock.data_step.nodata_arguments()],
+                                   suggested)])
 
     # -- editing ------------------------------------------------------------------------------
     def prefill_selected(self) -> int:

@@ -135,7 +135,7 @@ class PredictStep(StepPage):
             number += 1
         outputs = {"classes": folder / f"prediction-{number}.tif", "confidence": folder / f"prediction-{number}_confidence.tif"}
         arguments = ["predict", "--model", model, "--image", image_path, "--out", outputs["classes"],
-                     "--confidence", outputs["confidence"]]
+                     "--confidence", outputs["confidence"], *self.dock.data_step.nodata_arguments()]
         labels = self.dock.data_step.label_layers()
         if self.compare.isChecked() and labels:
             try:
