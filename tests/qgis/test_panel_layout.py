@@ -67,7 +67,16 @@ FAKE = {"miou": 0.41, "overall_accuracy": 0.63, "tiles": 4, "pixels": 16384,
         "per_class": [{"name": f"class {i}", "iou": 0.1 * i} for i in range(7)]}
 
 
-def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, project):
+def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, project, tmp_path):
+    from qgis.PyQt.QtGui import QImage
+
+    from qgis_noisyseg.gui.steps.predict import ScaledPicture
+
+    wide = QImage(1500, 500, QImage.Format.Format_RGB32)  # a training-curve picture wider than the dock
+    wide.fill(QColor("#336699"))
+    (tmp_path / "run").mkdir()
+    assert wide.save(str(tmp_path / "run" / "curves.png"))
+    dock.predict_step._show_curves({"path": str(tmp_path / "run")})
     image, old_map = load_denmark(project)
     dock.data_step.image.setLayer(image)
     dock.data_step.set_label_layers([old_map])
@@ -81,6 +90,10 @@ def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, proj
         assert dock.scroll.widget().width() <= dock.scroll.viewport().width()
         assert dock.scroll.widget().minimumSizeHint().width() <= dock.scroll.viewport().width(), \
             dock.toolbox.itemText(page)
+        if page == 4:  # the curve is scaled to the page's width, its aspect ratio kept
+            picture = dock.predict_step.findChild(ScaledPicture)
+            assert 60 <= picture.pixmap().width() <= dock.scroll.viewport().width()
+            assert abs(picture.pixmap().height() * 3 - picture.pixmap().width()) <= 3
         problems = cut_off(dock)
         assert problems == [], dock.toolbox.itemText(page) + "\n" + "\n".join(problems)
     dock.hide()
