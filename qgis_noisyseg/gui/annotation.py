@@ -732,7 +732,10 @@ class AutoSaver:
         """Writes the pending edits (the layer stays in editing mode); False, with on_error called,
         when the GeoPackage refuses them (they then stay in the edit buffer)."""
         layer = self.layer
-        if self._applying or not layer.isValid() or not (layer.isEditable() and layer.isModified()):
+        try:
+            if self._applying or not layer.isValid() or not (layer.isEditable() and layer.isModified()):
+                return True
+        except RuntimeError:  # the layer was deleted (project closed): nothing left to save
             return True
         buffer = layer.editBuffer()
         deleted = [fid for fid in buffer.deletedFeatureIds() if fid >= 0]
