@@ -13,7 +13,7 @@ from typing import Callable, Optional
 from qgis.core import Qgis, QgsMessageLog, QgsProject
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+from qgis.PyQt.QtWidgets import (QAbstractButton, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                  QScrollArea, QToolBox, QVBoxLayout, QWidget)
 
 from .environment import EnvironmentBox
@@ -61,6 +61,7 @@ class NoisySegDock(QgsDockWidget):
                   tr("5. Predict and review")]
         for step, title in zip(self.steps, titles):
             self.toolbox.addItem(step, title)
+        self.toolbox.currentChanged.connect(lambda _index: self.fit_page())
         layout.addWidget(self.toolbox, 1)
         layout.addLayout(self._progress_row())
         self.status = QLabel()
@@ -105,6 +106,30 @@ class NoisySegDock(QgsDockWidget):
             self.state["work_folder"] = self._default_folder
         for step in self.steps:
             step.restore(self.state)
+        self.fit_page()
+
+    def fit_page(self) -> None:
+        """The open page is shown whole, and the panel scrolls as one: QToolBox would otherwise
+        squeeze the page into the space left and give it a scroll area of its own (a second,
+        nested scroll bar, with the Export button below its fold)."""
+        page = self.toolbox.currentWidget()
+        if page is None:
+            return
+        area = page.parentWidget().parentWidget() if page.parentWidget() is not None else None
+        if isinstance(area, QScrollArea) and area.viewport().height() > 0 and self.toolbox.height() > 0:
+            overhead = self.toolbox.height() - area.viewport().height()  # the tab buttons and frames
+            width = area.viewport().width()
+        else:
+            overhead = sum(button.sizeHint().height() + 6 for button in
+                           self.toolbox.findChildren(QAbstractButton, "qt_toolbox_toolboxbutton")) + 8
+            width = max(self.toolbox.width() - 8, 100)
+        layout = page.layout()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else page.sizeHint().height()
+        self.toolbox.setMinimumHeight(max(height, page.minimumSizeHint().height()) + overhead + 2)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.fit_page()
 
     def _home_changed(self) -> None:
         """Saving a new project moves the work folder beside it, while it is still the default
@@ -202,6 +227,7 @@ class NoisySegDock(QgsDockWidget):
             self.show_message(message, Qgis.MessageLevel.Critical)
         for step in self.steps:
             step.refresh()
+        self.fit_page()
         if self._changes_state:
             self.save_state()
 

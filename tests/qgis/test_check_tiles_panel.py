@@ -20,14 +20,38 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis_noisyseg.core.check_tiles import block_of, grid_size
 from qgis_noisyseg.core.metrics import miou
 from qgis_noisyseg.gui import annotation
-from qgis_noisyseg.gui.panel import NoisySegDock
+from qgis_noisyseg.gui.panel import MIN_WIDTH, NoisySegDock
 from qgis_noisyseg.gui.runner import Step
 from tests.conftest import REPO
-from tests.qgis.panel_helpers import load_denmark, wait_for_job
+from tests.qgis.panel_helpers import SCREENSHOTS, load_denmark, save_screenshot, wait_for_job
 from tests.qgis.test_panel import export
 
 CHECK_TILES = 6
 TRAINING_TILES = 8
+# NOISYSEG_SCREENSHOT_EPOCHS=15 pretrains long enough for the README's pictures (rendered with
+# NOISYSEG_UPDATE_SCREENSHOTS=1); the test's own claim holds at 4.
+PRETRAIN_EPOCHS = int(os.environ.get("NOISYSEG_SCREENSHOT_EPOCHS", "4"))
+
+
+def render_map(canvas, layers, name: str, tmp_path: Path) -> Path:
+    """The map as the operator sees it while correcting a tile: the canvas's extent and CRS."""
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QSize
+
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(canvas.mapSettings().destinationCrs())
+    settings.setOutputSize(QSize(700, 500))
+    settings.setExtent(canvas.extent())
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    path = tmp_path / f"{name}.png"
+    assert job.renderedImage().save(str(path))
+    if os.environ.get("NOISYSEG_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        job.renderedImage().save(str(SCREENSHOTS / f"{name}.png"))
+    return path
 
 
 @pytest.fixture
@@ -42,7 +66,7 @@ def project(qgis_app):
 def dock(qgis_iface, project, tmp_path):
     dock = NoisySegDock(qgis_iface)
     dock.confirm = lambda _question: True
-    dock.resize(600, 1000)
+    dock.resize(MIN_WIDTH, 1100)  # the dock's default width, as the screenshots show it
     dock.data_step.work_folder.setFilePath(str(tmp_path / "work"))
     yield dock
     if dock.runner.busy:
@@ -50,6 +74,17 @@ def dock(qgis_iface, project, tmp_path):
         wait_for_job(dock)
     dock.shutdown()
     dock.deleteLater()
+
+
+def shoot(dock, name: str, tmp_path: Path) -> None:
+    """The panel at its default width, as tall as its open page (the panel scrolls as one)."""
+    dock.fit_page()
+    QCoreApplication.processEvents()
+    dock.resize(MIN_WIDTH, dock.widget().widget().sizeHint().height() + 30)
+    for _ in range(3):
+        QCoreApplication.processEvents()
+    dock.fit_page()
+    save_screenshot(dock, name, tmp_path)
 
 
 def correct(package, truth: Path, tile_ids) -> None:
@@ -75,14 +110,20 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
     image, old_map = load_denmark(project)
     canvas = qgis_iface.mapCanvas()
     canvas.setDestinationCrs(image.crs())
+    assert dock.environment.check()
+    assert wait_for_job(dock).startswith("Backend ready: ")
     dock.data_step.image.setLayer(image)
     assert dock.data_step.tile.value() == 64  # the default on this 452 x 413 px scene: 42 whole tiles
     dataset = export(dock, old_map)
+    assert dock.status.text().startswith("Exported 56 tiles (")
+    shoot(dock, "step1_data", tmp_path)
     step = dock.pretrain_step
     step.base_width.setValue(16)
-    step.epochs.setValue(4)
+    step.epochs.setValue(PRETRAIN_EPOCHS)
     assert step.start()
-    assert wait_for_job(dock, 900).startswith("Pretrained ")
+    assert wait_for_job(dock, 1800).startswith("Pretrained ")
+    dock.toolbox.setCurrentIndex(1)
+    shoot(dock, "step2_pretrain", tmp_path)
 
     annotate = dock.annotate_step
     package = annotate.open_package()
@@ -116,8 +157,12 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
     assert [annotate.previous_tile() for _ in range(3)] == [queue[-2], queue[-3], queue[-4]]
 
     correct(package, denmark_2016, queue)
+    annotate.show_tile(training[0])
+    render_map(canvas, [package.tiles, package.labels, image], "correction_map", tmp_path)
     annotation.mark_done(package, queue, True)
     annotate.refresh()
+    dock.toolbox.setCurrentIndex(2)
+    shoot(dock, "step3_annotate", tmp_path)
     assert annotate.counter.text().startswith(
         f"Training tiles done: {TRAINING_TILES} · check tiles done: {CHECK_TILES} of {CHECK_TILES}")
 
@@ -161,6 +206,16 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
     assert tune.metrics_caption.text().startswith(f"On {CHECK_TILES} check tiles ({tuned['pixels']:,} labelled pixels)")
     assert "90 % interval" in tune.metrics_caption.text()
     assert tune.verdict.text(), "the comparison with the other models is said in words"
+    dock.toolbox.setCurrentIndex(3)
+    shoot(dock, "step4_finetune", tmp_path)
+
+    assert dock.predict_step.start()
+    assert wait_for_job(dock, 600).startswith("Predicted prediction-1.tif: 3 layers")
+    group = project.layerTreeRoot().findGroup("noisyseg predictions")
+    assert group.isExpanded() and group.children()[0].isExpanded()
+    dock.toolbox.setCurrentIndex(4)
+    shoot(dock, "step5_predict", tmp_path)
+    print(f"status lines: {dock.status.text()} | verdict: {tune.verdict.text()}")
 
 
 def test_an_edit_survives_killing_qgis_before_the_project_is_saved(tmp_path, denmark_old_map):
