@@ -13,7 +13,7 @@ from typing import Callable, Optional
 from qgis.core import Qgis, QgsMessageLog, QgsProject
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QCoreApplication, Qt
-from qgis.PyQt.QtWidgets import (QAbstractButton, QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
+from qgis.PyQt.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                  QScrollArea, QToolBox, QVBoxLayout, QWidget)
 
 from .environment import EnvironmentBox
@@ -113,16 +113,11 @@ class NoisySegDock(QgsDockWidget):
         squeeze the page into the space left and give it a scroll area of its own (a second,
         nested scroll bar, with the Export button below its fold)."""
         page = self.toolbox.currentWidget()
-        if page is None:
-            return
-        area = page.parentWidget().parentWidget() if page.parentWidget() is not None else None
-        if isinstance(area, QScrollArea) and area.viewport().height() > 0 and self.toolbox.height() > 0:
-            overhead = self.toolbox.height() - area.viewport().height()  # the tab buttons and frames
-            width = area.viewport().width()
-        else:
-            overhead = sum(button.sizeHint().height() + 6 for button in
-                           self.toolbox.findChildren(QAbstractButton, "qt_toolbox_toolboxbutton")) + 8
-            width = max(self.toolbox.width() - 8, 100)
+        area = page.parentWidget().parentWidget() if page is not None and page.parentWidget() is not None else None
+        if not self.isVisible() or not isinstance(area, QScrollArea):
+            return  # measured once shown (showEvent): a hidden widget's sizes mean nothing
+        overhead = self.toolbox.height() - area.viewport().height()  # the tab buttons and frames
+        width = area.viewport().width()
         layout = page.layout()
         height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else page.sizeHint().height()
         self.toolbox.setMinimumHeight(max(height, page.minimumSizeHint().height()) + overhead + 2)

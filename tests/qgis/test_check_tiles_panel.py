@@ -78,13 +78,19 @@ def dock(qgis_iface, project, tmp_path):
 
 def shoot(dock, name: str, tmp_path: Path) -> None:
     """The panel at its default width, as tall as its open page (the panel scrolls as one)."""
+    dock.show()
+    dock.resize(MIN_WIDTH, 1100)
+    for _ in range(3):
+        QCoreApplication.processEvents()
     dock.fit_page()
     QCoreApplication.processEvents()
     dock.resize(MIN_WIDTH, dock.widget().widget().sizeHint().height() + 30)
     for _ in range(3):
         QCoreApplication.processEvents()
     dock.fit_page()
+    QCoreApplication.processEvents()
     save_screenshot(dock, name, tmp_path)
+    dock.hide()
 
 
 def correct(package, truth: Path, tile_ids) -> None:
