@@ -3,7 +3,7 @@ tiles, and IoU per class, one row each. It is as tall as its rows, so that every
 
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QSizePolicy, QTableWidget, QTableWidgetItem
 
 
@@ -11,14 +11,17 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("NoisySegMetrics", text)
 
 
-MODEL_LABELS = {"fine-tuned": "fine-tuned", "pretrained": "pretrained", "scratch": "scratch"}
+# the column headers, on two lines so that four columns fit the dock's default width
+MODEL_HEADERS = {"fine-tuned": QT_TRANSLATE_NOOP("NoisySegMetrics", "fine-\ntuned"),
+                 "pretrained": QT_TRANSLATE_NOOP("NoisySegMetrics", "pre-\ntrained"),
+                 "scratch": QT_TRANSLATE_NOOP("NoisySegMetrics", "scratch")}
 
 
 def cell_text(value, interval=None) -> str:
     if value is None:
         return "–"
     text = f"{value:.2f}"
-    return text + (f"\n[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+    return text + (f"\n{interval[0]:.2f}–{interval[1]:.2f}" if interval else "")  # the interval, under the score
 
 
 class MetricsTable(QTableWidget):
@@ -30,7 +33,11 @@ class MetricsTable(QTableWidget):
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setWordWrap(False)  # a score and its interval are two lines; nothing else wraps
+        self.setWordWrap(True)
+        font = self.font()  # a little smaller than the page's text: four columns fit the dock's default width
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.setFont(font)
+        self.horizontalHeader().setFont(font)
         self._fit_height()
 
     def show_metrics(self, metrics: dict[str, dict]) -> None:
@@ -41,7 +48,7 @@ class MetricsTable(QTableWidget):
         classes = [c["name"] for c in models[0][1]["per_class"]] if models else []
         self.clear()
         self.setColumnCount(1 + len(models))
-        self.setHorizontalHeaderLabels([tr("Score")] + [tr(MODEL_LABELS.get(key, key)) for key, _ in models])
+        self.setHorizontalHeaderLabels([tr("Score")] + [tr(MODEL_HEADERS.get(key, key)) for key, _ in models])
         labels = [tr("mIoU"), tr("Accuracy")] + [tr("IoU {}").format(name) for name in classes]
         self.setRowCount(len(labels) if models else 0)
         for row, label in enumerate(labels if models else []):
@@ -56,9 +63,16 @@ class MetricsTable(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.setItem(row, column, item)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(30)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the score's name wraps if it must
         for column in range(1, self.columnCount()):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.resizeRowsToContents()
+        self._fit_height()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """A new width may wrap a score's name differently: the rows and the height follow."""
+        super().resizeEvent(event)
         self.resizeRowsToContents()
         self._fit_height()
 

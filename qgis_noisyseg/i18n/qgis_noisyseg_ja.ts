@@ -775,6 +775,25 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Score</source>
         <translation>スコア</translation>
     </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>fine-
+tuned</source>
+        <translation>ファイン
+チューニング</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>pre-
+trained</source>
+        <translation>事前
+学習のみ</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>scratch</source>
+        <translation>スクラッチ</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegPanel</name>
@@ -1690,11 +1709,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/steps/finetune.py"/>
-        <source>[ ] = 90 % interval, by resampling the check tiles.</source>
-        <translation>[ ] = 検査タイルの再標本化による 90 % 区間。</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/finetune.py"/>
         <source>the model trained from scratch</source>
         <translation>スクラッチから学習したモデル</translation>
     </message>
@@ -1777,6 +1791,11 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/steps/pretrain.py"/>
         <source>, mIoU {:.2f} against the old map on its validation tiles</source>
         <translation>、検証タイルでの旧地図に対する mIoU {:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Under each score: its 90 % interval, by resampling the check tiles.</source>
+        <translation>各スコアの下: 検査タイルの再標本化による 90 % 区間。</translation>
     </message>
 </context>
 <context>

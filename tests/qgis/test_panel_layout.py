@@ -33,6 +33,7 @@ def project(qgis_app):
 def dock(qgis_iface, project, tmp_path):
     dock = NoisySegDock(qgis_iface)
     dock.data_step.work_folder.setFilePath(str(tmp_path / "work"))
+    dock.state["work_folder"] = str(tmp_path / "work")  # nothing is written to the default folder in $HOME
     yield dock
     dock.shutdown()
     dock.deleteLater()
@@ -67,7 +68,7 @@ FAKE = {"miou": 0.41, "overall_accuracy": 0.63, "tiles": 4, "pixels": 16384,
         "per_class": [{"name": f"class {i}", "iou": 0.1 * i} for i in range(7)]}
 
 
-def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, project, tmp_path):
+def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, project, tmp_path, denmark_old_map):
     from qgis.PyQt.QtGui import QImage
 
     from qgis_noisyseg.gui.steps.predict import ScaledPicture
@@ -81,8 +82,12 @@ def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, proj
     dock.data_step.image.setLayer(image)
     dock.data_step.set_label_layers([old_map])
     dock.data_step.field.setField("AfgKode")
-    dock.finetune_step.show_metrics({"fine-tuned": FAKE, "pretrained": FAKE, "scratch": FAKE})
-    dock.resize(MIN_WIDTH, 900)
+    dock.state["dataset"] = str(denmark_old_map)  # the Denmark classes: the palette and the metrics' rows
+    dock.annotate_step.draw_check_tiles()
+    names = [c.name for c in ClassMap.load(DENMARK / "classes.json").classes]
+    denmark = {**FAKE, "per_class": [{"name": name, "iou": 0.5} for name in names]}
+    dock.finetune_step.show_metrics({"fine-tuned": denmark, "pretrained": denmark, "scratch": denmark})
+    dock.resize(MIN_WIDTH, 600)  # short enough that the pages scroll down: their scroll bars take width
     dock.show()
     for page in range(dock.toolbox.count()):
         dock.toolbox.setCurrentIndex(page)
@@ -95,24 +100,40 @@ def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, proj
             assert 60 <= picture.pixmap().width() <= dock.scroll.viewport().width()
             assert abs(picture.pixmap().height() * 3 - picture.pixmap().width()) <= 3
         problems = cut_off(dock)
+        if problems:
+            step = dock.steps[page]
+            problems.append(f"page min {step.minimumSizeHint().width()}")
+            for w in step.findChildren(QWidget):
+                if w.isVisibleTo(step) and w.minimumSizeHint().width() > 150:
+                    problems.append(f"  {w.objectName() or type(w).__name__} {w.minimumSizeHint().width()} {getattr(w, 'text', lambda: '')() if isinstance(w, QAbstractButton) else ''}")
         assert problems == [], dock.toolbox.itemText(page) + "\n" + "\n".join(problems)
     dock.hide()
 
 
-def test_the_metrics_table_shows_every_row(dock):
+def test_the_metrics_table_shows_every_row_and_every_cell_whole(dock):
     table = dock.finetune_step.metrics
-    dock.finetune_step.show_metrics({"fine-tuned": FAKE, "pretrained": FAKE, "scratch": FAKE})
-    dock.resize(MIN_WIDTH, 900)
+    names = [c.name for c in ClassMap.load(DENMARK / "classes.json").classes]
+    denmark = {**FAKE, "per_class": [{"name": name, "iou": 0.1 * i} for i, name in enumerate(names)]}
+    dock.finetune_step.show_metrics({"fine-tuned": denmark, "pretrained": denmark, "scratch": denmark})
+    dock.resize(MIN_WIDTH, 600)
     dock.show()
     dock.toolbox.setCurrentIndex(3)
     settle()
     assert table.columnCount() == 4 and table.rowCount() == 2 + 7  # mIoU, accuracy, IoU of each class
-    assert [table.horizontalHeaderItem(c).text() for c in range(4)] == ["Score", "fine-tuned", "pretrained", "scratch"]
-    assert table.item(0, 1).text() == "0.41\n[0.30, 0.50]"
+    assert [table.horizontalHeaderItem(c).text() for c in range(4)] == ["Score", "fine-\ntuned", "pre-\ntrained", "scratch"]
+    assert table.item(0, 1).text() == "0.41\n0.30–0.50"  # the score, its 90 % interval under it
     for row in range(table.rowCount()):
         rect = table.visualRect(table.model().index(row, 0))
         assert rect.top() >= 0 and rect.bottom() <= table.viewport().height(), (row, rect, table.viewport().height())
-    assert table.verticalScrollBar().maximum() == 0
+    assert table.verticalScrollBar().maximum() == 0 and table.horizontalScrollBar().maximum() == 0
+    for column in range(1, table.columnCount()):  # no score, interval or header elided
+        assert table.columnWidth(column) >= max(table.sizeHintForColumn(column),
+                                                table.horizontalHeader().sectionSizeHint(column)), column
+    metrics = table.fontMetrics()  # a score's name may wrap, but no word of it is cut, and its row is tall enough
+    for row in range(table.rowCount()):
+        words = table.item(row, 0).text().split()
+        assert max(metrics.horizontalAdvance(word) for word in words) < table.columnWidth(0), row
+        assert table.rowHeight(row) >= table.sizeHintForRow(row), row
     dock.hide()
 
 

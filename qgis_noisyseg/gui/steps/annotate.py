@@ -28,6 +28,7 @@ from .base import StepPage, spin, tr
 GROUP = "noisyseg"
 ZOOM_MARGIN = 0.15  # of the tile's size, around it, when a tile is shown for correction
 OUTLINE_COLOUR = "#ffea00"
+PALETTE_TWO_COLUMNS = 330  # px: the room for two class buttons side by side on a page at the dock's default width
 
 
 class AnnotateStep(StepPage):
@@ -406,7 +407,8 @@ class AnnotateStep(StepPage):
             if item.widget() is not None:
                 item.widget().deleteLater()
         self._palette_classes = classes
-        for i, cls in enumerate(classes):
+        buttons = []
+        for cls in classes:
             key = str(int(cls["id"])) if int(cls["id"]) < 10 else ""
             button = QPushButton(f"{key} {cls['name']}" if key else str(cls["name"]))
             button.setObjectName(f"noisyseg_class_{int(cls['id'])}")
@@ -417,7 +419,11 @@ class AnnotateStep(StepPage):
             button.setToolTip(tr("Sets class {} on the selected clean polygons (key {})").format(cls["name"], key)
                               if key else tr("Sets class {} on the selected clean polygons").format(cls["name"]))
             button.clicked.connect(lambda _checked=False, class_id=int(cls["id"]): self.set_class(class_id))
-            self.palette.addWidget(button, i // 2, i % 2)
+            buttons.append(button)
+        # two columns when two buttons fit the narrowest page side by side, else one: no sideways scroll
+        columns = 2 if 2 * max((b.sizeHint().width() for b in buttons), default=0) + 6 <= PALETTE_TWO_COLUMNS else 1
+        for i, button in enumerate(buttons):
+            self.palette.addWidget(button, i // columns, i % columns)
 
     def set_class(self, class_id: int) -> int:
         """Sets ``class_id`` on the selected polygons of the clean layer (one undo step)."""

@@ -210,7 +210,7 @@ def describe_basis(metrics: dict) -> str:
     text = tr("On {tiles} check tiles ({pixels:,} labelled pixels), never trained on.").format(
         tiles=result.get("tiles", 0), pixels=int(result.get("pixels", 0)))
     if (result.get("interval") or {}).get("miou"):
-        text += " " + tr("[ ] = 90 % interval, by resampling the check tiles.")
+        text += " " + tr("Under each score: its 90 % interval, by resampling the check tiles.")
     return text
 
 
