@@ -193,6 +193,7 @@ def test_the_class_palette_sets_and_saves_the_class_of_the_selected_polygon(dock
     assert step.counter.text().endswith("\nDraw and correct check tiles before the first fine-tune: the models are "
                                         "scored on them.")  # the page asks for check tiles
     checks = step.draw_check_tiles()
+    assert step.current_tile == checks[0] and step.tile_label.text().startswith(f"Tile 1 of 4: {checks[0]} (check tile")
     labels = step.package.labels
     feature = next(f for f in labels.getFeatures() if f["tile_id"] in checks)
     new_class = feature["class_id"] % 6 + 1

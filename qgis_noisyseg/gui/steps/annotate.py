@@ -16,7 +16,7 @@ from typing import Optional
 from qgis.core import (Qgis, QgsCoordinateTransform, QgsFeatureRequest, QgsExpression, QgsProject,
                        QgsWkbTypes)
 from qgis.gui import QgsRubberBand
-from qgis.PyQt.QtGui import QColor, QKeySequence
+from qgis.PyQt.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout
 
 from ...core.check_tiles import DEFAULT_CHECK_TILES
@@ -217,6 +217,7 @@ class AnnotateStep(StepPage):
         self.dock.set_status(tr("Drew {} check tiles at random over the image and prefilled them; correct them "
                                 "tile by tile (Next ▶).").format(len(chosen)))
         self.refresh()
+        chosen = [tile_id for tile_id in self.queue() if tile_id in set(chosen)]  # in the order Next ▶ visits them
         self.show_tile(chosen[0])
         return chosen
 
@@ -414,8 +415,10 @@ class AnnotateStep(StepPage):
             button.setObjectName(f"noisyseg_class_{int(cls['id'])}")
             if key:  # the class's digit, from anywhere in the QGIS window (a text field keeps its digits)
                 button.setShortcut(QKeySequence(key))
-            button.setStyleSheet(f"QPushButton {{ border-left: 10px solid {cls['color']}; padding: 2px 4px; "
-                                 "text-align: left; }")
+            swatch = QPixmap(14, 14)  # the class colour, as on the map
+            swatch.fill(QColor(cls["color"]))
+            button.setIcon(QIcon(swatch))
+            button.setStyleSheet("QPushButton { text-align: left; padding: 2px 6px; }")
             button.setToolTip(tr("Sets class {} on the selected clean polygons (key {})").format(cls["name"], key)
                               if key else tr("Sets class {} on the selected clean polygons").format(cls["name"]))
             button.clicked.connect(lambda _checked=False, class_id=int(cls["id"]): self.set_class(class_id))
