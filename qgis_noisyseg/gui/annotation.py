@@ -463,11 +463,12 @@ def label_with_class_names(layer: QgsVectorLayer, field: str, names: Mapping) ->
     from qgis.core import (QgsPalLayerSettings, QgsTextBufferSettings, QgsTextFormat,
                            QgsVectorLayerSimpleLabeling)
 
-    cases = " ".join(f"WHEN {QgsExpression.quotedValue(key)} THEN {QgsExpression.quotedString(name)}"
-                     for key, name in names.items())
+    column = QgsExpression.quotedColumnRef(field)
+    cases = " ".join(f"WHEN {column} = {QgsExpression.quotedValue(key)} THEN {QgsExpression.quotedString(name)}"
+                     for key, name in names.items())  # QGIS has no "CASE x WHEN v": a condition per class
     settings = QgsPalLayerSettings()
     settings.isExpression = True
-    settings.fieldName = f"CASE {QgsExpression.quotedColumnRef(field)} {cases} END" if cases else field
+    settings.fieldName = f"CASE {cases} ELSE to_string({column}) END" if cases else column
     text = QgsTextFormat()
     text.setSize(8)
     halo = QgsTextBufferSettings()

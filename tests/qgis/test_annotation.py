@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from osgeo import gdal, ogr
-from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsFeature, QgsGeometry, QgsProject, QgsRuleBasedRenderer,
+from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsExpression, QgsExpressionContext, QgsFeature, QgsGeometry,
+                       QgsProject, QgsRuleBasedRenderer,
                        QgsValueMapFieldFormatter, QgsVectorLayer, QgsVectorLayerUtils)
 
 from qgis_noisyseg.gui import annotation
@@ -251,6 +252,15 @@ def test_the_clean_layer_shows_class_names_and_colours_and_keeps_them_in_the_geo
         assert QgsValueMapFieldFormatter().representValue(layer, index, setup.config(), None, 3) == classes[3]["name"]
         assert layer.editFormConfig().reuseLastValue(index)
         assert layer.editFormConfig().readOnly(layer.fields().indexOf("tile_id"))
+        assert layer.labelsEnabled()  # class names on the map
+        label = QgsExpression(layer.labeling().settings().fieldName)
+        assert not label.hasParserError(), label.parserErrorString()
+        for cls in classes:
+            feature = QgsFeature(layer.fields())
+            feature["class_id"] = cls["id"]
+            context = QgsExpressionContext()
+            context.setFeature(feature)
+            assert label.evaluate(context) == cls["name"]
     tiles_again = QgsVectorLayer(f"{tmp_path / 'clean.gpkg'}|layername=tiles", "tiles again", "ogr")
     QgsProject.instance().addMapLayer(tiles_again)
     assert isinstance(tiles_again.renderer(), QgsRuleBasedRenderer)
