@@ -208,7 +208,7 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
           f"{tuned['tiles']} tiles, {tuned['pixels']} px")
     assert tuned["tiles"] == CHECK_TILES and [t["id"] for t in tuned["per_tile"]] == sorted(checks)
     assert low > chance and low > outputs["miou"], "not clearly better than chance and an untrained model"
-    assert tune.metrics.item(0, 1).text() == f"{tuned['miou']:.2f}\n[{low:.2f}, {high:.2f}]"  # the interval shown
+    assert tune.metrics.item(0, 1).text() == f"{tuned['miou']:.2f}\n{low:.2f}–{high:.2f}"  # the interval shown
     assert tune.metrics_caption.text().startswith(f"On {CHECK_TILES} check tiles ({tuned['pixels']:,} labelled pixels)")
     assert "90 % interval" in tune.metrics_caption.text()
     assert tune.verdict.text(), "the comparison with the other models is said in words"
