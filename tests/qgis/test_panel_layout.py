@@ -186,6 +186,15 @@ def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, p
                                                     "white border"
 
 
+def test_after_export_the_data_step_says_what_nodata_the_dataset_has(dock, project, denmark_old_map):
+    image, _old_map = load_denmark(project)
+    dock.data_step.image.setLayer(image)
+    dock.state["dataset"] = str(denmark_old_map)
+    dock.data_step.refresh()
+    assert dock.data_step.nodata_detected.text() == "In the exported dataset: none: the file tags no nodata and has " \
+                                                    "no black or white border"
+
+
 def test_the_class_palette_sets_and_saves_the_class_of_the_selected_polygon(dock, denmark_old_map):
     dock.state["dataset"] = str(denmark_old_map)
     step = dock.annotate_step

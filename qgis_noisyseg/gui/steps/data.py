@@ -65,6 +65,24 @@ def detect_nodata(path: str, option=None) -> dict:
     return record
 
 
+def with_mask_kind(record: dict, path: str) -> dict:
+    """An export's ``nodata`` record (which does not say whether the file has an alpha band, a mask
+    or nothing) with ``mask`` filled in from the file, so that it reads as precisely as before export."""
+    if record.get("source") != "file" or record.get("value") is not None or "mask" in record:
+        return record
+    import rasterio
+    from rasterio.enums import ColorInterp
+
+    from ...core.nodata import _has_alpha_or_mask
+
+    try:
+        with rasterio.open(path) as src:
+            kind = "alpha" if ColorInterp.alpha in src.colorinterp else "mask" if _has_alpha_or_mask(src) else "none"
+    except Exception:  # noqa: BLE001 - the file moved since export: say what the record says
+        return record
+    return {**record, "mask": kind}
+
+
 def describe_nodata(record: dict) -> str:
     """The manifest's ``image.nodata_source`` (export's ``nodata``), or detect_nodata's, in words."""
     source, value = record.get("source"), record.get("value")
@@ -224,10 +242,12 @@ class DataStep(StepPage):
         if manifest is not None and manifest.is_file():
             self.summary.setText(tr("Dataset: {}").format(dataset))
             try:
-                recorded = json.loads(manifest.read_text(encoding="utf-8"))["image"].get("nodata_source")
-            except (OSError, ValueError, KeyError):
-                recorded = None
+                image = json.loads(manifest.read_text(encoding="utf-8"))["image"]
+                recorded = image.get("nodata_source")
+            except (OSError, ValueError, KeyError, TypeError):
+                image, recorded = {}, None
             if recorded:
+                recorded = with_mask_kind(recorded, str(image.get("path", "")))
                 self.nodata_detected.setText(tr("In the exported dataset: {}").format(describe_nodata(recorded)))
         else:
             self.summary.setText(tr("No dataset exported yet."))
@@ -444,7 +464,9 @@ class DataStep(StepPage):
     def _exported(self, outputs: dict) -> None:
         self.state["dataset"] = outputs["dataset"]
         if outputs.get("nodata"):
-            self.nodata_detected.setText(tr("In the exported dataset: {}").format(describe_nodata(outputs["nodata"])))
+            image = self.image.currentLayer()
+            recorded = with_mask_kind(outputs["nodata"], backend_path(image)[0]) if image is not None else outputs["nodata"]
+            self.nodata_detected.setText(tr("In the exported dataset: {}").format(describe_nodata(recorded)))
         self.dock.annotate_step.open_package(add_clean_layer=False)
         splits = outputs.get("splits", {})
         self.dock.set_status(tr("Exported {tiles} tiles ({train} train, {val} val, {test} test)").format(
