@@ -178,6 +178,8 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
     assert tune.start()
     status = wait_for_job(dock, 1200)
     assert status.startswith("Fine-tuned: check mIoU "), dock.log.toPlainText()[-2000:]
+    dock.toolbox.setCurrentIndex(3)
+    shoot(dock, "step4_finetune", tmp_path)
     run = tune.latest_run()
     clean = json.loads((Path(dock.state["clean_dataset"]) / "manifest.json").read_text())
     assert {t["id"] for t in clean["tiles"] if t["split"] == "train"} == set(training)
@@ -212,8 +214,6 @@ def test_on_denmark_the_check_tiles_tell_a_model_fine_tuned_on_true_labels_from_
     assert tune.metrics_caption.text().startswith(f"On {CHECK_TILES} check tiles ({tuned['pixels']:,} labelled pixels)")
     assert "90 % interval" in tune.metrics_caption.text()
     assert tune.verdict.text(), "the comparison with the other models is said in words"
-    dock.toolbox.setCurrentIndex(3)
-    shoot(dock, "step4_finetune", tmp_path)
 
     assert dock.predict_step.start()
     assert wait_for_job(dock, 600).startswith("Predicted prediction-1.tif: 3 layers")
