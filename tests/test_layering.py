@@ -3,7 +3,9 @@
 - ``spec/`` uses the standard library only;
 - ``bridge/`` uses ``spec/`` (and QGIS);
 - ``gui/``, ``processing/`` and the plugin import only ``spec/``, ``bridge/`` and ``core.classes``
-  (besides themselves), so nothing the QGIS side loads can reach torch, rasterio or the backend;
+  (besides themselves), plus ``core.check_tiles`` and ``core.metrics`` (numpy only: drawing check
+  tiles and the bootstrap of their scores), so nothing the QGIS side loads can reach torch,
+  rasterio or the backend;
 - the backend never imports the QGIS side (bridge.process, standard library only, excepted).
 
 tests/qgis/test_plugin_smoke.py keeps checking, at run time, that QGIS never loads torch.
@@ -19,7 +21,9 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "qgis_noisyseg"
 QGIS_SIDE = ("qgis_noisyseg.gui", "qgis_noisyseg.processing", "qgis_noisyseg.plugin", "qgis_noisyseg.translation")
-QGIS_SIDE_MAY_IMPORT = ("qgis_noisyseg.spec", "qgis_noisyseg.bridge", "qgis_noisyseg.core.classes", *QGIS_SIDE)
+# The core modules the QGIS side may use: the standard library and numpy only (numpy ships with QGIS).
+CORE_FOR_QGIS = ("qgis_noisyseg.core.classes", "qgis_noisyseg.core.check_tiles", "qgis_noisyseg.core.metrics")
+QGIS_SIDE_MAY_IMPORT = ("qgis_noisyseg.spec", "qgis_noisyseg.bridge", *CORE_FOR_QGIS, *QGIS_SIDE)
 BACKEND_SIDE = ("qgis_noisyseg.backend", "qgis_noisyseg.commands", "qgis_noisyseg.core", "qgis_noisyseg.inference",
                 "qgis_noisyseg.study", "qgis_noisyseg.demo", "qgis_noisyseg.cli")
 
@@ -117,11 +121,12 @@ def path_of(module: str) -> Path:
     return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
 
 
-def test_core_classes_and_what_it_needs_use_only_the_standard_library():
-    """The one backend module the QGIS side may import, and the core modules it imports in turn
+@pytest.mark.parametrize("start", CORE_FOR_QGIS)
+def test_the_core_modules_qgis_uses_need_only_the_standard_library_and_numpy(start):
+    """The core modules the QGIS side may import, and the core modules they import in turn
     (errors, atomic writes, output plans): nothing of the backend, and no third-party package
-    at import time (core.outputs opens a GeoTIFF or an ONNX file it is asked about lazily)."""
-    closure, todo = set(), ["qgis_noisyseg.core.classes"]
+    but numpy at import time (core.outputs opens a GeoTIFF or an ONNX file it is asked about lazily)."""
+    closure, todo = set(), [start]
     while todo:
         module = todo.pop()
         if module in closure or not path_of(module).exists():
@@ -131,7 +136,7 @@ def test_core_classes_and_what_it_needs_use_only_the_standard_library():
     assert all(within(m, ("qgis_noisyseg.core", "qgis_noisyseg.spec")) for m in closure), sorted(closure)
     for module in closure:
         outside = sorted(m for m in imports_of(path_of(module), module_level_only=True)
-                         if m.split(".")[0] not in sys.stdlib_module_names
+                         if m.split(".")[0] not in (*sys.stdlib_module_names, "numpy")
                          and m != "__future__" and not m.startswith("qgis_noisyseg"))
         assert outside == [], f"{module} imports {outside}"
 

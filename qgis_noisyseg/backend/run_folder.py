@@ -87,20 +87,27 @@ class RunFolder:
 
 
 def plot_curves(history: Sequence[Mapping[str, Any]], path: Path) -> None:
-    """Training loss and validation mIoU per epoch."""
+    """Training loss and validation mIoU per epoch; the loss alone for a run without validation
+    tiles (a panel fine-tune: its check tiles are never scored during training)."""
     from ..core.figures import new_figure, save_figure
 
+    validated = any(h.get("val_miou") is not None for h in history)
     figure = new_figure((8, 3.2))
-    loss_axes, miou_axes = figure.subplots(1, 2)
+    loss_axes, miou_axes = figure.subplots(1, 2) if validated else (figure.subplots(1, 1), None)
     for phase in dict.fromkeys(h.get("phase", "train") for h in history):
         rows = [h for h in history if h.get("phase", "train") == phase]
         loss_axes.plot([h["epoch"] for h in rows], [h["loss"] for h in rows], marker="o", label=f"{phase} loss")
         rows = [h for h in rows if h.get("val_miou") is not None]
-        if rows:
+        if rows and miou_axes is not None:
             miou_axes.plot([h["epoch"] for h in rows], [h["val_miou"] for h in rows], marker="o", label=phase)
     loss_axes.set(xlabel="epoch", ylabel="training loss")
-    miou_axes.set(xlabel="epoch", ylabel="validation mIoU", ylim=(0, 1))
+    if miou_axes is not None:
+        miou_axes.set(xlabel="epoch", ylabel="validation mIoU", ylim=(0, 1))
+    else:
+        loss_axes.set_title("no validation tiles: model.pt is the epoch of lowest training loss", fontsize=9)
     for axes in (loss_axes, miou_axes):
+        if axes is None:
+            continue
         axes.grid(alpha=0.3)
         if axes.lines:
             axes.legend()

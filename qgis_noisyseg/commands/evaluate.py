@@ -1,6 +1,8 @@
 """``noisyseg evaluate``: a model's mIoU, per-class IoU and F1, accuracy and confusion matrix
 on a split of a dataset. Pixels labelled 255 are ignored; classes absent from both reference
-and prediction are left out of the mIoU (and named)."""
+and prediction are left out of the mIoU (and named). The outputs also hold each tile's
+confusion matrix and a 90 % bootstrap interval over tiles of mIoU and accuracy (none with a
+single tile), so that two models scored on the same tiles can be compared pairwise."""
 
 from __future__ import annotations
 
@@ -21,12 +23,12 @@ def run(args: argparse.Namespace, reporter) -> dict:
     from ..backend.checkpoint import check_checkpoint, check_needs, load_checkpoint, load_weights
     from ..backend.data import TileDataset, labelled_pixels, make_loader
     from ..backend.distributed import select_device
-    from ..backend.evaluation import predict_confusion
+    from ..backend.evaluation import predict_confusion_per_tile
     from ..backend.models import build_model
     from ..core.atomic import write_json
     from ..core.dataset import Dataset
     from ..core.errors import UserError
-    from ..core.metrics import summarize
+    from ..core.metrics import INTERVAL_LEVEL, summarize, tile_interval
     from ._training import check_bands
 
     from ..backend.checkpoint import require_finite_weights
@@ -63,10 +65,14 @@ def run(args: argparse.Namespace, reporter) -> dict:
     loader = make_loader(TileDataset(dataset, tiles, norm["mean"], norm["std"]), args.batch_size, shuffle=False, seed=0)
     reporter.progress("evaluate", 0, len(tiles))
     with torch.inference_mode():
-        cm = predict_confusion(model, loader, config["num_classes"], device, dataset.ignore_index)
+        per_tile = predict_confusion_per_tile(model, loader, config["num_classes"], device, dataset.ignore_index)
     reporter.progress("evaluate", len(tiles), len(tiles))
-    metrics = summarize(cm, [c["name"] for c in config["classes"]])
-    metrics.update(split=args.split, tiles=len(tiles))
+    metrics = summarize(per_tile.sum(axis=0), [c["name"] for c in config["classes"]])
+    metrics.update(split=args.split, tiles=len(tiles),
+                   interval={"level": INTERVAL_LEVEL, "method": "percentile bootstrap over tiles",
+                             "miou": tile_interval(per_tile, "miou"),
+                             "overall_accuracy": tile_interval(per_tile, "overall_accuracy")},
+                   per_tile=[{"id": tile["id"], "confusion_matrix": cm.tolist()} for tile, cm in zip(tiles, per_tile)])
     if args.out:
         with plan.writing():
             write_json(args.out, {"format": "noisyseg-metrics", **metrics})

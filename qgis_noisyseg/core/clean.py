@@ -39,6 +39,8 @@ from .progress import Reporter
 
 UNLABELED_CHOICES = UNLABELED
 DONE_VALUES = {"1", "True"}
+SPLIT_FIELD = "split"
+CHECK = "check"  # a tiles layer's split of a check tile (core/check_tiles.py): the clean dataset's test split
 POLYGON_TYPES = {"Polygon", "MultiPolygon"}
 GENERIC_GEOMETRY_TYPES = {"Unknown", "Geometry", "GeometryCollection"}
 
@@ -69,8 +71,9 @@ def build_clean_dataset(
     plan.folder(out, "--out", "dataset")
     plan.check()
 
-    done_tiles = _done_tiles(tiles, noisy)
-    splits = assign_clean_splits([t["id"] for t in done_tiles], val_fraction)
+    done_tiles, check_ids = _done_tiles(tiles, noisy)
+    splits = assign_clean_splits([t["id"] for t in done_tiles if t["id"] not in check_ids], val_fraction)
+    splits.update({tile_id: "test" for tile_id in check_ids})
     manifest = noisy.manifest
     image_crs = CRS.from_wkt(manifest["crs_wkt"])
     image = manifest["image"]
@@ -113,10 +116,12 @@ def build_clean_dataset(
         }
         write_json(tmp / MANIFEST, clean_manifest)
         noisy.classes.save(tmp / "classes.json")
-    reporter.info(f"wrote {len(entries)} clean tiles to {out}")
+    reporter.info(f"wrote {len(entries)} clean tiles to {out} ({split_counts['train']} train, "
+                  f"{split_counts['val']} val, {split_counts['test']} check)")
     labelled = sum(e["labeled_fraction"] for e in entries) / len(entries)
     return {"dataset": str(out), "tiles": len(entries), "splits": split_counts, "classes": noisy.classes.num_classes,
-            "labeled_fraction": round(labelled, 6), "warnings": list(reporter.warnings)}
+            "labeled_fraction": round(labelled, 6), "warnings": list(reporter.warnings),
+            "tile_splits": {e["id"]: e["split"] for e in entries}}
 
 
 def assign_clean_splits(tile_ids: list[str], val_fraction: float) -> dict[str, str]:
@@ -153,8 +158,9 @@ def _read_layer_info(path: Path, layer: Optional[str], option: str) -> tuple[Opt
         return layer, pyogrio.read_info(path, layer=layer)
 
 
-def _done_tiles(text: str, noisy: Dataset) -> list[dict]:
-    """The noisy dataset's tiles that the tiles layer marks done, sorted by id."""
+def _done_tiles(text: str, noisy: Dataset) -> tuple[list[dict], set[str]]:
+    """The noisy dataset's tiles that the tiles layer marks done, sorted by id, and those of them
+    whose ``split`` is ``check`` (when the layer has that field)."""
     path, layer = _vector_arg(text, "--tiles")
     layer, info = _read_layer_info(path, layer, "--tiles")
     name = f"{path.name}:{layer}" if layer else path.name
@@ -162,12 +168,17 @@ def _done_tiles(text: str, noisy: Dataset) -> list[dict]:
     for required in (TILE_ID_FIELD, DONE_FIELD):
         if required not in fields:
             raise UserError(f"field {required!r} is not in {name}; its fields are: {', '.join(fields) or 'none'}")
+    columns = [TILE_ID_FIELD, DONE_FIELD] + ([SPLIT_FIELD] if SPLIT_FIELD in fields else [])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _, _, _, (tile_ids, done) = pyogrio.raw.read(path, layer=layer, columns=[TILE_ID_FIELD, DONE_FIELD],
-                                                     read_geometry=False)
+        meta, _, _, values = pyogrio.raw.read(path, layer=layer, columns=columns, read_geometry=False)
+    column = dict(zip(list(meta["fields"]), values))  # in the layer's order, not the order asked for
+    tile_ids, done = column[TILE_ID_FIELD], column[DONE_FIELD]
+    split = column.get(SPLIT_FIELD, [None] * len(tile_ids))
     done_ids = sorted({normalize_value(t) for t, d in zip(tile_ids, done)
                        if normalize_value(d) in DONE_VALUES and normalize_value(t)})
+    check_ids = {normalize_value(t) for t, d, s in zip(tile_ids, done, split)
+                 if normalize_value(d) in DONE_VALUES and s is not None and str(s).strip().lower() == CHECK}
     if not done_ids:
         raise UserError(f"no tile of {name} is marked done ({DONE_FIELD} = 1); correct some tiles and mark them done first")
     by_id = {t["id"]: t for t in noisy.tiles}
@@ -176,7 +187,7 @@ def _done_tiles(text: str, noisy: Dataset) -> list[dict]:
         raise UserError(f"{name}: tile_id {', '.join(repr(t) for t in unknown[:5])}"
                         f"{' and more' if len(unknown) > 5 else ''} marked done {'is' if len(unknown) == 1 else 'are'} "
                         f"not in dataset {noisy.root}; the tiles layer must come from this dataset")
-    return [by_id[t] for t in done_ids]
+    return [by_id[t] for t in done_ids], check_ids
 
 
 def _clean_labels(text: str, field: str, image_crs: CRS, image_bounds, class_map: ClassMap, noisy: Dataset) -> VectorLabels:

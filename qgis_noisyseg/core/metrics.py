@@ -75,3 +75,60 @@ def summarize(cm: np.ndarray, class_names: Sequence[str]) -> dict:
 
 def _number(value: float) -> Optional[float]:
     return None if np.isnan(value) else float(value)
+
+
+# -- intervals over tiles ----------------------------------------------------------------------
+# A handful of check tiles is a small sample of the image: the tiles, not the pixels, are the
+# independent units (neighbouring pixels share a field, a shadow, a labelling error). The
+# interval resamples whole tiles with replacement and recomputes the metric from the summed
+# confusion matrices, which is how the score itself is computed.
+
+INTERVAL_LEVEL = 0.9
+BOOTSTRAP_SAMPLES = 2000
+
+METRICS = {"miou": miou, "overall_accuracy": overall_accuracy}
+
+
+def _resampled(per_tile: np.ndarray, samples: int, seed: int) -> np.ndarray:
+    """``[samples, k, k]`` summed confusion matrices of tile draws with replacement."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(per_tile), size=(samples, len(per_tile)))
+    return per_tile[picks].sum(axis=1)
+
+
+def _quantiles(values: np.ndarray, level: float) -> Optional[list[float]]:
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return None
+    low, high = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return [float(low), float(high)]
+
+
+def tile_interval(per_tile: Sequence[np.ndarray], metric: str = "miou", level: float = INTERVAL_LEVEL,
+                  samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Optional[list[float]]:
+    """The ``level`` percentile-bootstrap interval of ``metric`` over tiles; None with fewer
+    than two tiles (one tile gives no idea of the spread)."""
+    cms = np.asarray(per_tile, dtype=np.int64)
+    if len(cms) < 2:
+        return None
+    draws = _resampled(cms, samples, seed)
+    return _quantiles(np.array([METRICS[metric](cm) for cm in draws]), level)
+
+
+def paired_difference(per_tile_a: Sequence[np.ndarray], per_tile_b: Sequence[np.ndarray], metric: str = "miou",
+                      level: float = INTERVAL_LEVEL, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> dict:
+    """``metric`` of model A minus model B on the same tiles, with its paired bootstrap interval
+    (the same tile draws for both models). ``resolved``: the interval excludes 0, so the tiles
+    tell the two models apart at this level."""
+    a, b = np.asarray(per_tile_a, dtype=np.int64), np.asarray(per_tile_b, dtype=np.int64)
+    if a.shape != b.shape:
+        raise ValueError("the two models were scored on different tiles")
+    difference = METRICS[metric](a.sum(axis=0)) - METRICS[metric](b.sum(axis=0))
+    interval = None
+    if len(a) >= 2:
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(a), size=(samples, len(a)))
+        draws = np.array([METRICS[metric](a[p].sum(axis=0)) - METRICS[metric](b[p].sum(axis=0)) for p in picks])
+        interval = _quantiles(draws, level)
+    resolved = interval is not None and (interval[0] > 0 or interval[1] < 0)
+    return {"difference": float(difference), "interval": interval, "resolved": resolved, "level": level}

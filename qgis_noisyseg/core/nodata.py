@@ -86,6 +86,7 @@ class Nodata:
     use_file_mask: bool = True
     float_data: bool = False
     notes: list = field(default_factory=list)
+    mask: Optional[str] = None  # with source "file" and no value: "alpha", "mask" or "none" (the file has neither)
 
     def valid(self, src, window: Window, pixels: Optional[np.ndarray] = None, band_indexes=None) -> np.ndarray:
         """True where the pixel of ``window`` is data. ``pixels`` ([bands, h, w], the data bands)
@@ -110,6 +111,8 @@ class Nodata:
 
     def describe(self) -> dict:
         record = {"source": self.source, "value": self.value}
+        if self.mask is not None:
+            record["mask"] = self.mask
         if self.collar is not None:
             record["collar_fraction"] = round(self.collar_fraction, 6)
         return record
@@ -165,8 +168,10 @@ def resolve_nodata(src, option: Optional[str] = None, band_indexes=None, reporte
         nodata = Nodata("file", value=None, float_data=float_data)
         if src.nodata is not None and not (isinstance(src.nodata, float) and math.isnan(src.nodata)):
             nodata.value = float(src.nodata)
+        else:
+            nodata.mask = "alpha" if ColorInterp.alpha in src.colorinterp else "mask"
     else:
-        nodata = Nodata("file", float_data=float_data)
+        nodata = Nodata("file", float_data=float_data, mask="none")
         collar = detect_collar(src, bands)
         if collar is not None:
             nodata = Nodata("collar", value=collar.value, collar=collar, collar_fraction=collar.fraction(),

@@ -2,7 +2,10 @@
 
 Layer ``clean_labels`` (MultiPolygon; ``class_id`` integer, ``tile_id`` text) holds the clean
 polygons, layer ``tiles`` (Polygon; ``tile_id``, ``split`` text, ``done`` 0/1, ``score`` real or
-null) one polygon per tile of the noisy dataset. Both are in the dataset's CRS; ``noisyseg clean``
+null) one polygon per tile of the noisy dataset. ``split`` is the tile's role in the clean
+dataset: ``check`` for a check tile (drawn at random, scored on, never trained on: see
+core/check_tiles.py), ``train`` or ``val`` once ``noisyseg clean`` has put a done tile there,
+empty for a tile not used. Both are in the dataset's CRS; ``noisyseg clean``
 reads them as ``FILE.gpkg:clean_labels`` and ``FILE.gpkg:tiles``.
 
 Nothing here deletes or overwrites a feature: opening a package again only adds the tiles it
@@ -35,12 +38,14 @@ from ..spec.names import (CLASS_FIELD, CLEAN_LAYER, DONE_FIELD, IGNORE, SCORE_FI
                           TILE_ID_FIELD, TILES_LAYER)
 
 
+CHECK = "check"  # the split of a check tile, as noisyseg clean reads it
 CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
 TILES_FIELDS = {TILE_ID_FIELD: ogr.OFTString, SPLIT_FIELD: ogr.OFTString, DONE_FIELD: ogr.OFTInteger,
                 SCORE_FIELD: ogr.OFTReal}
-FILL_ALPHA = 110
+FILL_ALPHA = 60  # a light fill: the image shows through the polygons being corrected
 TODO_COLOUR = "#00e5ff"
 DONE_COLOUR = "#2ca02c"
+CHECK_COLOUR = "#e040fb"
 
 PathLike = Union[str, os.PathLike]
 
@@ -130,6 +135,7 @@ def create_annotation_package(gpkg_path: PathLike, dataset_dir: PathLike) -> Ann
     labels = _open_layer(path, CLEAN_LAYER, CLEAN_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
     tiles = _open_layer(path, TILES_LAYER, TILES_FIELDS, QgsWkbTypes.GeometryType.PolygonGeometry, dataset)
     package = AnnotationPackage(path, labels, tiles)
+    _clear_noisy_splits(tiles)
     _add_missing_tiles(tiles, dataset)
     if not has_class_style(labels, dataset.classes):
         style_clean_layer(labels, dataset.classes, dataset.most_common_class())
@@ -236,7 +242,7 @@ def _add_missing_tiles(tiles: QgsVectorLayer, dataset: Dataset) -> int:
         feature = QgsFeature(fields)
         feature.setGeometry(tile_polygon(tile))
         feature[TILE_ID_FIELD] = tile["id"]
-        feature[SPLIT_FIELD] = tile.get("split")
+        feature[SPLIT_FIELD] = ""
         feature[DONE_FIELD] = 0
         features.append(feature)
     if features:
@@ -244,6 +250,20 @@ def _add_missing_tiles(tiles: QgsVectorLayer, dataset: Dataset) -> int:
             if not tiles.addFeatures(features):
                 raise AnnotationError(tr("Cannot add tiles to {}").format(tiles.source()))
     return len(features)
+
+
+def _clear_noisy_splits(tiles: QgsVectorLayer) -> None:
+    """A package made before check tiles held the noisy dataset's split in ``split``, which the
+    layer showed as if it were the clean one: it is cleared (check tiles are kept)."""
+    request = QgsFeatureRequest().setFilterExpression(f'"{SPLIT_FIELD}" = \'test\'')
+    request.setLimit(1)
+    if not any(True for _ in tiles.getFeatures(request)):
+        return
+    index = tiles.fields().indexOf(SPLIT_FIELD)
+    with _edit_step(tiles, tr("Clear the noisy dataset's splits")):
+        for feature in tiles.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry)):
+            if _python(feature[SPLIT_FIELD]) not in (None, "", CHECK):
+                tiles.changeAttributeValue(feature.id(), index, "")
 
 
 def _save_default_style(layer: QgsVectorLayer) -> None:
@@ -410,9 +430,10 @@ def style_clean_layer(layer: QgsVectorLayer, classes: list[dict], default_class:
     for cls in classes:
         colour = QColor(cls["color"])
         symbol = QgsFillSymbol.createSimple({"color": _rgba(colour, FILL_ALPHA), "style": "solid",
-                                             "outline_color": _rgba(colour.darker(130)), "outline_width": "0.4"})
+                                             "outline_color": _rgba(colour), "outline_width": "0.6"})
         categories.append(QgsRendererCategory(int(cls["id"]), symbol, str(cls["name"])))
     layer.setRenderer(QgsCategorizedSymbolRenderer(CLASS_FIELD, categories))
+    label_with_class_names(layer, CLASS_FIELD, {int(cls["id"]): str(cls["name"]) for cls in classes})
 
     class_index = layer.fields().indexOf(CLASS_FIELD)
     layer.setEditorWidgetSetup(class_index, QgsEditorWidgetSetup("ValueMap", class_value_map(classes)))
@@ -432,20 +453,83 @@ def style_clean_layer(layer: QgsVectorLayer, classes: list[dict], default_class:
     layer.setEditFormConfig(form)
 
 
+def label_with_class_names(layer: QgsVectorLayer, field: str, names: Mapping) -> None:
+    """Class names on the map, one per polygon, with a white halo; shown from 1:25,000 down."""
+    from qgis.core import (QgsPalLayerSettings, QgsTextBufferSettings, QgsTextFormat,
+                           QgsVectorLayerSimpleLabeling)
+
+    column = QgsExpression.quotedColumnRef(field)
+    cases = " ".join(f"WHEN {column} = {QgsExpression.quotedValue(key)} THEN {QgsExpression.quotedString(name)}"
+                     for key, name in names.items())  # QGIS has no "CASE x WHEN v": a condition per class
+    settings = QgsPalLayerSettings()
+    settings.isExpression = True
+    settings.fieldName = f"CASE {cases} ELSE to_string({column}) END" if cases else column
+    text = QgsTextFormat()
+    text.setSize(8)
+    halo = QgsTextBufferSettings()
+    halo.setEnabled(True)
+    halo.setSize(0.8)
+    text.setBuffer(halo)
+    settings.setFormat(text)
+    settings.scaleVisibility = True
+    settings.maximumScale = 1
+    settings.minimumScale = 25000
+    layer.setLabeling(QgsVectorLayerSimpleLabeling(settings))
+    layer.setLabelsEnabled(True)
+
+
+def style_by_class(layer: QgsVectorLayer, field: str, classes: list[dict]) -> int:
+    """The old map (a label layer) drawn by class with the class table's colours: one category per
+    source value, named after its class. Returns the number of categories."""
+    index = layer.fields().indexOf(field)
+    if index < 0:
+        return 0
+    numeric = layer.fields().at(index).isNumeric()
+    categories = []
+    for cls in classes:
+        colour = QColor(cls["color"])
+        for value in cls.get("values", []):
+            key = value
+            if numeric:
+                try:
+                    key = int(value) if float(value).is_integer() else float(value)
+                except (TypeError, ValueError):
+                    continue
+            symbol = QgsFillSymbol.createSimple({"color": _rgba(colour, 150), "style": "solid",
+                                                 "outline_color": _rgba(colour.darker(140)), "outline_width": "0.2"})
+            categories.append(QgsRendererCategory(key, symbol, f"{cls['name']} ({value})"))
+    if not categories:
+        return 0
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, categories))
+    layer.triggerRepaint()
+    return len(categories)
+
+
 def _rgba(colour: QColor, alpha: Optional[int] = None) -> str:
     return f"{colour.red()},{colour.green()},{colour.blue()},{colour.alpha() if alpha is None else alpha}"
 
 
 def style_tiles_layer(layer: QgsVectorLayer) -> None:
-    """Outlines for the tiles to do, a green hatch for those done; ``done`` is a check box and the
-    attribute table lists the highest suggestion scores first."""
-    todo = QgsFillSymbol.createSimple({"style": "no", "outline_color": TODO_COLOUR, "outline_width": "0.5"})
-    done = QgsFillSymbol.createSimple({"style": "no", "outline_color": DONE_COLOUR, "outline_width": "0.8"})
-    done.insertSymbolLayer(0, QgsLinePatternFillSymbolLayer.create({
-        "color": DONE_COLOUR, "line_color": DONE_COLOUR, "lineangle": "45", "distance": "2", "line_width": "0.3"}))
+    """Outlines for the tiles to do, a green hatch for those done, magenta for check tiles (dashed
+    to do, hatched done); ``done`` is a check box and the attribute table lists the highest
+    suggestion scores first."""
+    def outline(colour: str, width: str, dashed: bool = False) -> QgsFillSymbol:
+        return QgsFillSymbol.createSimple({"style": "no", "outline_color": colour, "outline_width": width,
+                                           "outline_style": "dash" if dashed else "solid"})
+
+    def hatched(colour: str) -> QgsFillSymbol:
+        symbol = outline(colour, "0.8")
+        symbol.insertSymbolLayer(0, QgsLinePatternFillSymbolLayer.create({
+            "color": colour, "line_color": colour, "lineangle": "45", "distance": "2", "line_width": "0.3"}))
+        return symbol
+
+    check = f'"{SPLIT_FIELD}" = \'{CHECK}\''
     root = QgsRuleBasedRenderer.Rule(None)
-    root.appendChild(QgsRuleBasedRenderer.Rule(done, 0, 0, f'"{DONE_FIELD}" = 1', tr("Done")))
-    root.appendChild(QgsRuleBasedRenderer.Rule(todo, 0, 0, "ELSE", tr("To do")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(hatched(CHECK_COLOUR), 0, 0, f'{check} AND "{DONE_FIELD}" = 1',
+                                               tr("Check tile, done")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(outline(CHECK_COLOUR, "0.8", True), 0, 0, check, tr("Check tile, to do")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(hatched(DONE_COLOUR), 0, 0, f'"{DONE_FIELD}" = 1', tr("Done")))
+    root.appendChild(QgsRuleBasedRenderer.Rule(outline(TODO_COLOUR, "0.5"), 0, 0, "ELSE", tr("To do")))
     layer.setRenderer(QgsRuleBasedRenderer(root))
 
     fields = layer.fields()
@@ -496,6 +580,50 @@ def tile_count(package: AnnotationPackage) -> int:
 def done_tile_ids(package: AnnotationPackage) -> list[str]:
     request = QgsFeatureRequest().setFilterExpression(f'"{DONE_FIELD}" = 1').setFlags(QgsFeatureRequest.Flag.NoGeometry)
     return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))
+
+
+def check_tile_ids(package: AnnotationPackage, done: Optional[bool] = None) -> list[str]:
+    """The check tiles (all, or those done / not done), sorted."""
+    expression = f'"{SPLIT_FIELD}" = \'{CHECK}\''
+    if done is not None:
+        expression += f' AND "{DONE_FIELD}" = {1 if done else 0}'
+    request = QgsFeatureRequest().setFilterExpression(expression).setFlags(QgsFeatureRequest.Flag.NoGeometry)
+    return sorted(feature[TILE_ID_FIELD] for feature in package.tiles.getFeatures(request))
+
+
+def training_done_ids(package: AnnotationPackage) -> list[str]:
+    """The tiles done that are no check tiles: those the model trains on."""
+    return sorted(set(done_tile_ids(package)) - set(check_tile_ids(package)))
+
+
+def set_splits(package: AnnotationPackage, splits: Mapping[str, str]) -> int:
+    """Writes the tiles' clean splits (``noisyseg clean``'s ``tile_splits``: test is shown as
+    ``check``); returns how many changed. One undo step."""
+    tiles = package.tiles
+    index = tiles.fields().indexOf(SPLIT_FIELD)
+    changes = {}
+    for tile_id, fid in _fids_of(tiles, dict(splits)).items():
+        value = CHECK if splits[tile_id] == "test" else splits[tile_id]
+        if _python(tiles.getFeature(fid)[SPLIT_FIELD]) != value:
+            changes[fid] = value
+    if changes:
+        with _edit_step(tiles, tr("Record the clean splits")):
+            for fid, value in changes.items():
+                tiles.changeAttributeValue(fid, index, value)
+    return len(changes)
+
+
+def add_check_tiles(package: AnnotationPackage, dataset_dir: PathLike, count: int, seed: int = 0) -> list[str]:
+    """Draws ``count`` more check tiles (core/check_tiles.py), never one already done or already
+    a check tile, and marks them ``check``. Returns their ids, in the order drawn."""
+    from ..core.check_tiles import draw_check_tiles
+
+    dataset = Dataset.open(dataset_dir)
+    taken = set(check_tile_ids(package)) | set(done_tile_ids(package))
+    chosen = draw_check_tiles(dataset.manifest, count, exclude=taken, seed=seed + len(taken))
+    if chosen:
+        set_splits(package, {tile_id: CHECK for tile_id in chosen})
+    return chosen
 
 
 def set_scores(package: AnnotationPackage, scores: Mapping[str, float]) -> None:
@@ -558,3 +686,113 @@ def commit_edits(package: AnnotationPackage, project: Optional[QgsProject] = Non
 def _layer_file(layer: QgsVectorLayer) -> Optional[Path]:
     path = QgsProviderRegistry.instance().decodeUri(layer.providerType(), layer.source()).get("path")
     return Path(path).resolve() if path else None
+
+
+class AutoSaver:
+    """Saves a layer's edits to its GeoPackage as they are made, so that closing or killing QGIS
+    mid-edit loses nothing, and keeps each save's inverse so that :meth:`undo` takes the last saved
+    edit back (QGIS clears its own undo stack on every save).
+
+    A change schedules a save for when the event loop is next idle, so one edit command (a polygon
+    drawn, split or reshaped) is one save and one undo step."""
+
+    def __init__(self, layer: QgsVectorLayer, on_error=None) -> None:
+        from qgis.PyQt.QtCore import QTimer
+
+        self.layer = layer
+        self.on_error = on_error
+        self.steps: list[dict] = []
+        self._applying = False
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.save)
+        layer.layerModified.connect(self._schedule)
+
+    def disconnect(self) -> None:
+        self._timer.stop()
+        try:
+            self.layer.layerModified.disconnect(self._schedule)
+        except (RuntimeError, TypeError):
+            pass
+
+    def _schedule(self) -> None:
+        if not self._applying:
+            self._timer.start()
+
+    def _provider_ids(self) -> set:
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.Flag.NoGeometry).setNoAttributes()
+        return {feature.id() for feature in self.layer.dataProvider().getFeatures(request)}
+
+    def save(self) -> bool:
+        """Writes the pending edits (the layer stays in editing mode); False, with on_error called,
+        when the GeoPackage refuses them (they then stay in the edit buffer)."""
+        layer = self.layer
+        try:
+            if self._applying or not layer.isValid() or not (layer.isEditable() and layer.isModified()):
+                return True
+        except RuntimeError:  # the layer was deleted (project closed): nothing left to save
+            return True
+        buffer = layer.editBuffer()
+        deleted = [fid for fid in buffer.deletedFeatureIds() if fid >= 0]
+        geometries = [fid for fid in buffer.changedGeometries() if fid >= 0 and fid not in deleted]
+        attributes = {fid: list(changes) for fid, changes in buffer.changedAttributeValues().items()
+                      if fid >= 0 and fid not in deleted}
+        wanted = set(deleted) | set(geometries) | set(attributes)
+        originals = {}
+        if wanted:
+            for feature in layer.dataProvider().getFeatures(QgsFeatureRequest().setFilterFids(list(wanted))):
+                originals[feature.id()] = QgsFeature(feature)
+        before = self._provider_ids() if buffer.addedFeatures() else None
+        if not layer.commitChanges(False):
+            if self.on_error is not None:
+                self.on_error(tr("Cannot save the clean labels: {}").format("; ".join(layer.commitErrors())))
+            return False
+        step = {
+            "delete": sorted(self._provider_ids() - before) if before is not None else [],
+            "restore": [originals[fid] for fid in deleted if fid in originals],
+            "geometry": {fid: QgsGeometry(originals[fid].geometry()) for fid in geometries if fid in originals},
+            "attributes": {fid: {index: originals[fid].attribute(index) for index in indexes}
+                           for fid, indexes in attributes.items() if fid in originals},
+        }
+        if any(step.values()):
+            self.steps.append(step)
+        return True
+
+    def undo(self) -> bool:
+        """Takes back the last saved edit (saving any pending one first); False when there is none."""
+        self._timer.stop()
+        if not self.save() or not self.steps:
+            return False
+        step = self.steps.pop()
+        layer = self.layer
+        editing = layer.isEditable()
+        self._applying = True
+        try:
+            if not editing:
+                layer.startEditing()
+            layer.beginEditCommand(tr("Undo the last saved edit"))
+            for fid in step["delete"]:
+                layer.deleteFeature(fid)
+            fid_index = layer.dataProvider().pkAttributeIndexes()
+            for original in step["restore"]:
+                feature = QgsFeature(layer.fields())
+                attributes = original.attributes()
+                for index in fid_index:
+                    attributes[index] = NULL
+                feature.setAttributes(attributes)
+                feature.setGeometry(original.geometry())
+                layer.addFeature(feature)
+            for fid, geometry in step["geometry"].items():
+                layer.changeGeometry(fid, geometry)
+            for fid, values in step["attributes"].items():
+                for index, value in values.items():
+                    layer.changeAttributeValue(fid, index, value)
+            layer.endEditCommand()
+            saved = layer.commitChanges(not editing)
+        finally:
+            self._applying = False
+        if not saved and self.on_error is not None:
+            self.on_error(tr("Cannot save the clean labels: {}").format("; ".join(layer.commitErrors())))
+        layer.triggerRepaint()
+        return saved

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Iterable
 
 from qgis.gui import QgsColorButton
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QCoreApplication, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from ..core.classes import ClassMap, distinct_color
 
 ID, NAME, COLOUR, VALUES = range(4)
+COLOUR_WIDTH = 56
 
 
 def tr(text: str) -> str:
@@ -24,22 +25,44 @@ def tr(text: str) -> str:
 
 
 class ClassTable(QTableWidget):
+    """``classes_changed`` is emitted once after each change of the classes (not per cell while the
+    table is filled)."""
+
+    classes_changed = pyqtSignal()
+
     def __init__(self, parent=None) -> None:
         super().__init__(0, 4, parent)
+        self._filling = False
+        self.itemChanged.connect(lambda _item: self._changed())
         self.setObjectName("noisyseg_class_table")
         self.setHorizontalHeaderLabels([tr("Id"), tr("Name"), tr("Colour"), tr("Source values")])
-        self.horizontalHeader().setSectionResizeMode(VALUES, QHeaderView.ResizeMode.Stretch)
+        header = self.horizontalHeader()  # the four columns fit the dock's default width: no sideways scroll
+        header.setMinimumSectionSize(24)
+        header.setSectionResizeMode(ID, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COLOUR, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COLOUR, COLOUR_WIDTH)
+        header.setSectionResizeMode(VALUES, QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setVisible(False)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setToolTip(tr("Each row is one class. Edit the names, click a colour to change it, and select "
                            "several rows and press Merge to make their values one class."))
 
+    def _changed(self) -> None:
+        if not self._filling:
+            self.classes_changed.emit()
+
     def set_classes(self, classes: list[dict]) -> None:
-        self.setRowCount(0)
-        for entry in sorted(classes, key=lambda c: int(c["id"])):
-            self._append(entry.get("name", ""), entry.get("color") or distinct_color(len(classes)),
-                         [str(v) for v in entry.get("values", [])])
-        self._renumber()
+        self._filling = True
+        try:
+            self.setRowCount(0)
+            for entry in sorted(classes, key=lambda c: int(c["id"])):
+                self._append(entry.get("name", ""), entry.get("color") or distinct_color(len(classes)),
+                             [str(v) for v in entry.get("values", [])])
+            self._renumber()
+        finally:
+            self._filling = False
+        self._changed()
 
     def classes(self) -> list[dict]:
         out = []
@@ -66,17 +89,22 @@ class ClassTable(QTableWidget):
         for row in reversed(rows[1:]):
             self.removeRow(row)
         self._renumber()
+        self._changed()
         self.selectRow(keep)
         return True
 
     def add_class(self) -> None:
+        self._filling = True
         self._append(tr("new class"), distinct_color(self.rowCount() - 1), [])
         self._renumber()
+        self._filling = False
+        self._changed()
 
     def remove_selected(self) -> None:
         for row in sorted({index.row() for index in self.selectedIndexes()} - {0}, reverse=True):
             self.removeRow(row)
         self._renumber()
+        self._changed()
 
     def save(self, path: str | Path) -> None:
         ClassMap.from_json({"classes": self.classes()}, source=str(path)).save(Path(path))
@@ -92,11 +120,16 @@ class ClassTable(QTableWidget):
         self.setItem(row, ID, id_item)
         self.setItem(row, NAME, QTableWidgetItem(name))
         button = QgsColorButton()
+        button.setMinimumWidth(COLOUR_WIDTH - 8)
+        button.setMaximumWidth(COLOUR_WIDTH)
         button.setColor(QColor(color))
         button.setShowNoColor(False)
+        button.colorChanged.connect(lambda _colour: self._changed())
         self.setCellWidget(row, COLOUR, button)
         self.setItem(row, VALUES, QTableWidgetItem(", ".join(values)))
 
     def _renumber(self) -> None:
+        filling, self._filling = self._filling, True
         for row in range(self.rowCount()):
             self.item(row, ID).setText(str(row))
+        self._filling = filling

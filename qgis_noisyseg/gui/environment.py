@@ -65,6 +65,7 @@ class EnvironmentBox(QGroupBox):
                                      device=describe_device(report), ort=report.get("onnxruntime") or tr("missing"),
                                      version=report.get("package_version")))
         self.dock.pretrain_step.show_device(report)
+        self.dock.set_status(tr("Backend ready: {}").format(describe_device(report)))
 
     def _choose_setup_folder(self) -> None:
         default = Path(QgsApplication.qgisSettingsDirPath()) / "noisyseg-backend"
@@ -80,6 +81,7 @@ class EnvironmentBox(QGroupBox):
         task.taskTerminated.connect(lambda: self._setup_finished(task, False))
         self.setup_task = task
         self.dock.stage.setText(task.description())
+        self.dock.progress.setVisible(True)
         self.set_busy(True)
         QgsApplication.taskManager().addTask(task)
         return task

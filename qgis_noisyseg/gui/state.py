@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "classes": [],
     "tile": _default(ExportOptions, "tile"),
     "unlabeled": _default(ExportOptions, "unlabeled"),
+    "nodata": "auto",  # auto | none | a number (--nodata)
     "dataset": "",
     "annotation_package": "",
     "pretrain": {**{dest: _default(PretrainOptions, dest) for dest in

@@ -780,6 +780,31 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Cannot save the clean labels: {}</source>
         <translation>クリーンラベルを保存できません：{}</translation>
     </message>
+    <message>
+        <location filename="../gui/annotation.py"/>
+        <source>Clear the noisy dataset&apos;s splits</source>
+        <translation>ノイズありデータセットの分割を消去</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py"/>
+        <source>Check tile, done</source>
+        <translation>検査タイル（完了）</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py"/>
+        <source>Check tile, to do</source>
+        <translation>検査タイル（未完了）</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py"/>
+        <source>Record the clean splits</source>
+        <translation>クリーンな分割を記録</translation>
+    </message>
+    <message>
+        <location filename="../gui/annotation.py"/>
+        <source>Undo the last saved edit</source>
+        <translation>最後に保存した編集を取り消す</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegClassTable</name>
@@ -896,6 +921,11 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>Setting up the backend failed: {}</source>
         <translation>バックエンドのセットアップに失敗しました：{}</translation>
     </message>
+    <message>
+        <location filename="../gui/environment.py"/>
+        <source>Backend ready: {}</source>
+        <translation>バックエンドの準備完了: {}</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegLayers</name>
@@ -937,11 +967,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     <name>NoisySegMetrics</name>
     <message>
         <location filename="../gui/metrics_table.py"/>
-        <source>Model</source>
-        <translation>モデル</translation>
-    </message>
-    <message>
-        <location filename="../gui/metrics_table.py"/>
         <source>mIoU</source>
         <translation>mIoU</translation>
     </message>
@@ -957,8 +982,27 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/metrics_table.py"/>
-        <source>Measured on {} clean validation tiles.</source>
-        <translation>{} 枚のクリーンな検証タイルで測定しました。</translation>
+        <source>Score</source>
+        <translation>スコア</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>fine-
+tuned</source>
+        <translation>ファイン
+チューニング</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>pre-
+trained</source>
+        <translation>事前
+学習のみ</translation>
+    </message>
+    <message>
+        <location filename="../gui/metrics_table.py"/>
+        <source>scratch</source>
+        <translation>スクラッチ</translation>
     </message>
 </context>
 <context>
@@ -1005,18 +1049,8 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/panel.py"/>
-        <source> epoch {}/{}</source>
-        <translation> エポック {}/{}</translation>
-    </message>
-    <message>
-        <location filename="../gui/panel.py"/>
         <source>epoch {epoch}: loss {loss:.4f}{miou}</source>
         <translation>エポック {epoch}：損失 {loss:.4f}{miou}</translation>
-    </message>
-    <message>
-        <location filename="../gui/panel.py"/>
-        <source>Done</source>
-        <translation>完了</translation>
     </message>
     <message>
         <location filename="../gui/panel.py"/>
@@ -1035,38 +1069,13 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/panel.py"/>
-        <source>Idle</source>
-        <translation>待機中</translation>
-    </message>
-    <message>
-        <location filename="../gui/panel.py"/>
         <source>Cancel</source>
         <translation>キャンセル</translation>
     </message>
     <message>
         <location filename="../gui/steps/annotate.py"/>
-        <source>Select tiles on the map (the “tiles” layer), or let the model suggest the ones it is least sure about. Prefill them with the noisy labels, correct the polygons with QGIS's editing tools (the class is a drop-down in the attribute form), then mark the tiles done.</source>
-        <translation>地図上（「tiles」レイヤ）でタイルを選択するか、モデルが最も自信のないタイルを提案させます。ノイジーラベルで事前入力し、QGIS の編集ツールでポリゴンを修正してから（クラスは属性フォームのドロップダウンで選べます）、タイルを完了にしてください。</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
         <source>Open clean-label layer</source>
         <translation>クリーンラベルレイヤを開く</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>Suggest tiles</source>
-        <translation>タイルを提案</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>Ranks tiles by the pretrained model&apos;s uncertainty: low confidence, or high disagreement with the noisy map. Selects the top ones.</source>
-        <translation>事前学習済みモデルの不確かさ（信頼度の低さ、またはノイジーな地図との不一致の大きさ）でタイルを順位付けし、上位のタイルを選択します。</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>How many</source>
-        <translation>枚数</translation>
     </message>
     <message>
         <location filename="../gui/steps/annotate.py"/>
@@ -1080,23 +1089,8 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/steps/annotate.py"/>
-        <source>Mark selected done</source>
-        <translation>選択したタイルを完了にする</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>Mark selected not done</source>
-        <translation>選択したタイルを未完了に戻す</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
         <source>No clean-label layer yet: export a dataset first.</source>
         <translation>クリーンラベルレイヤがまだありません。先にデータセットをエクスポートしてください。</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>Tiles done: {} of {}</source>
-        <translation>完了したタイル：{} / {}</translation>
     </message>
     <message>
         <location filename="../gui/steps/pretrain.py"/>
@@ -1112,11 +1106,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/steps/annotate.py"/>
         <source>Ranking tiles by the model&apos;s uncertainty</source>
         <translation>モデルの不確かさでタイルを順位付けしています</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/annotate.py"/>
-        <source>Select tiles on the “tiles” layer first (or press Suggest tiles).</source>
-        <translation>先に「tiles」レイヤでタイルを選択してください（または［タイルを提案］を押してください）。</translation>
     </message>
     <message>
         <location filename="../gui/steps/annotate.py"/>
@@ -1300,18 +1289,8 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/steps/finetune.py"/>
-        <source>On the clean validation tiles:</source>
-        <translation>クリーンな検証タイルでの結果：</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/finetune.py"/>
         <source>Open the clean-label layer and annotate tiles first (step 3).</source>
         <translation>先にクリーンラベルレイヤを開いてタイルをアノテーションしてください（ステップ 3）。</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/finetune.py"/>
-        <source>Mark at least {} tiles done: one of them is kept for validation.</source>
-        <translation>少なくとも {} 枚のタイルを完了にしてください。そのうち 1 枚は検証用に使います。</translation>
     </message>
     <message>
         <location filename="../gui/steps/finetune.py"/>
@@ -1430,11 +1409,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../gui/steps/predict.py"/>
-        <source>Show where it disagrees with the first label layer</source>
-        <translation>最初のラベルレイヤと一致しない箇所を表示する</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/predict.py"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
@@ -1442,11 +1416,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/steps/predict.py"/>
         <source>Predict</source>
         <translation>予測</translation>
-    </message>
-    <message>
-        <location filename="../gui/steps/predict.py"/>
-        <source>Metrics on the clean validation tiles:</source>
-        <translation>クリーンな検証タイルでの評価指標：</translation>
     </message>
     <message>
         <location filename="../gui/steps/predict.py"/>
@@ -1602,6 +1571,446 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../gui/steps/annotate.py"/>
         <source>Limit to polygons</source>
         <translation>ポリゴン内に限定</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>{step}: epoch {epoch} of {epochs}</source>
+        <translation>{step}: エポック {epoch} / {epochs}</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>Finished: {}</source>
+        <translation>完了: {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>about {} left</source>
+        <translation>残り約 {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>{} s</source>
+        <translation>{} 秒</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>{} min</source>
+        <translation>{} 分</translation>
+    </message>
+    <message>
+        <location filename="../gui/panel.py"/>
+        <source>{:.1f} h</source>
+        <translation>{:.1f} 時間</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Correct two kinds of tile. Check tiles are drawn at random over the image; the models are only scored on them, never trained on them. Training tiles are the ones the model learns from: let it suggest those it is least sure about, or select your own.</source>
+        <translation>2 種類のタイルを修正します。検査タイルは画像全体から無作為に選ばれ、モデルはその上で評価されるだけで、学習には使われません。学習タイルはモデルが学習に使うタイルです。モデルが最も自信のないタイルを提案させるか、自分で選んでください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Draw check tiles</source>
+        <translation>検査タイルを選ぶ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Draws this many more check tiles at random, spread over the image (one per block in turn), among the tiles not used yet. Correct them like the others.</source>
+        <translation>まだ使われていないタイルの中から、画像全体に散らばるように（ブロックごとに順番に）この数の検査タイルを無作為に追加します。他のタイルと同じように修正してください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>How many check tiles to draw</source>
+        <translation>選ぶ検査タイルの数</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Suggest training tiles</source>
+        <translation>学習タイルを提案</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Ranks tiles by the pretrained model&apos;s uncertainty: low confidence, or high disagreement with the noisy map. Check tiles and the noisy dataset&apos;s test tiles are never suggested.</source>
+        <translation>事前学習モデルの不確かさでタイルを順位付けします（確信度が低い、またはノイズありの地図との不一致が大きい）。検査タイルとノイズありデータセットのテストタイルは提案されません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>How many training tiles to suggest</source>
+        <translation>提案する学習タイルの数</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Mark done</source>
+        <translation>完了にする</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Mark not done</source>
+        <translation>未完了にする</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>The selected tiles, or else the tile shown</source>
+        <translation>選択したタイル、なければ表示中のタイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Tile by tile: each tile to correct is zoomed to and outlined; its noisy labels are prefilled. Every edit is saved to the GeoPackage as it is made; Undo takes the last one back.</source>
+        <translation>タイルごとに: 修正する各タイルにズームして輪郭を表示し、ノイズありラベルを事前入力します。編集は行うたびに GeoPackage に保存されます。「元に戻す」で最後の編集を取り消せます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>◀ Previous</source>
+        <translation>◀ 前へ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Next ▶</source>
+        <translation>次へ ▶</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Done, next</source>
+        <translation>完了して次へ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Undo</source>
+        <translation>元に戻す</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Takes back the last edit of the clean labels (it was saved as it was made).</source>
+        <translation>クリーンラベルの最後の編集を取り消します（編集は行った時点で保存されています）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Set the class of the selected polygons (or press its number):</source>
+        <translation>選択したポリゴンのクラスを設定（番号キーでも可）:</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>No edit of the clean labels to undo.</source>
+        <translation>取り消せるクリーンラベルの編集はありません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Training tiles done: {train} · check tiles done: {check} of {checks} (of {tiles} tiles)</source>
+        <translation>学習タイル完了: {train} · 検査タイル完了: {check} / {checks}（全 {tiles} タイル）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Draw and correct check tiles before the first fine-tune: the models are scored on them.</source>
+        <translation>最初のファインチューニングの前に検査タイルを選んで修正してください。モデルはその上で評価されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>No tile is left to draw as a check tile.</source>
+        <translation>検査タイルとして選べるタイルが残っていません。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Drew {} check tiles at random over the image and prefilled them; correct them tile by tile (Next ▶).</source>
+        <translation>画像全体から無作為に {} 個の検査タイルを選び、事前入力しました。タイルごとに修正してください（次へ ▶）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Suggested {} training tiles (check tiles and test tiles left out); prefill and correct them tile by tile.</source>
+        <translation>{} 個の学習タイルを提案しました（検査タイルとテストタイルは除外）。事前入力してタイルごとに修正してください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Select tiles on the “tiles” layer first (or press Suggest training tiles).</source>
+        <translation>先に「tiles」レイヤでタイルを選択してください（または「学習タイルを提案」を押してください）。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Every tile in the list is done.</source>
+        <translation>一覧のタイルはすべて完了しました。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>No tile to correct yet: draw check tiles or suggest training tiles first.</source>
+        <translation>修正するタイルがまだありません。先に検査タイルを選ぶか、学習タイルを提案させてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>check tile</source>
+        <translation>検査タイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>training tile</source>
+        <translation>学習タイル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>done</source>
+        <translation>完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>to do</source>
+        <translation>未完了</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Tile {n} of {total}: {tile} ({kind}, {state})</source>
+        <translation>タイル {n} / {total}: {tile}（{kind}、{state}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Sets class {} on the selected clean polygons (key {})</source>
+        <translation>選択したクリーンポリゴンにクラス {} を設定します（キー {}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Sets class {} on the selected clean polygons</source>
+        <translation>選択したクリーンポリゴンにクラス {} を設定します</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Select polygons on the clean-label layer first.</source>
+        <translation>先にクリーンラベルレイヤでポリゴンを選択してください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/annotate.py"/>
+        <source>Set the class of {} polygons</source>
+        <translation>{} 個のポリゴンのクラスを設定</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>black</source>
+        <translation>黒</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>white</source>
+        <translation>白</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>a {} border ({:.0%} of the pixels) treated as nodata; choose “none” to keep it</source>
+        <translation>{} の縁（画素の {:.0%}）を nodata として扱います。残すには「なし」を選んでください</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>pixels of value {:g} in every band are nodata (set here)</source>
+        <translation>全バンドで値 {:g} の画素が nodata です（ここで設定）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>none: every pixel is data (set here)</source>
+        <translation>なし: すべての画素がデータです（ここで設定）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>the file&apos;s nodata tag, value {:g}</source>
+        <translation>ファイルの nodata タグ、値 {:g}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>the file&apos;s alpha band</source>
+        <translation>ファイルのアルファバンド</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>the file&apos;s nodata mask</source>
+        <translation>ファイルの nodata マスク</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>none: the file tags no nodata and has no black or white border</source>
+        <translation>なし: ファイルに nodata タグがなく、黒や白の縁もありません</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>the file&apos;s alpha band or mask, or none</source>
+        <translation>ファイルのアルファバンドまたはマスク、またはなし</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>Set from the imagery when it is chosen: the largest size that gives at least {} whole tiles, so that there are tiles to train on, to check and to test.</source>
+        <translation>画像を選ぶと設定されます: 整数タイルが {} 個以上になる最大のサイズで、学習・検査・テスト用のタイルが確保されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>automatic</source>
+        <translation>自動</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>none: every pixel is data</source>
+        <translation>なし: すべての画素がデータ</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>this value:</source>
+        <translation>この値:</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>Automatic: the file&apos;s nodata, alpha band or mask; without any, a black or white border touching the edge (more than 1 % of the pixels) is taken as nodata. Passed as --nodata to export, suggest and predict.</source>
+        <translation>自動: ファイルの nodata、アルファバンドまたはマスク。いずれもなければ、端に接する黒または白の縁（画素の 1 % 超）を nodata とみなします。export、suggest、predict に --nodata として渡されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>Nodata</source>
+        <translation>Nodata</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>In the exported dataset: {}</source>
+        <translation>エクスポートしたデータセット: {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>Detected: {}</source>
+        <translation>検出: {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>{} whole tiles on the imagery ({} × {} px)</source>
+        <translation>画像上の整数タイル {} 個（{} × {} px）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>Exported {tiles} tiles ({train} train, {val} val, {test} test)</source>
+        <translation>{tiles} タイルをエクスポートしました（学習 {train}、検証 {val}、テスト {test}）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Scores on the check tiles appear here after fine-tuning.</source>
+        <translation>ファインチューニング後、検査タイルでのスコアがここに表示されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Correct and mark done at least one training tile (suggested or selected) first.</source>
+        <translation>先に学習タイル（提案または選択）を少なくとも 1 つ修正して完了にしてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Correct and mark done some check tiles first (Draw check tiles, step 3): the models are scored on them, and only on them.</source>
+        <translation>先に検査タイルを修正して完了にしてください（検査タイルを選ぶ、ステップ 3）。モデルは検査タイルでのみ評価されます。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Training curve: fine-tuning (running)</source>
+        <translation>学習曲線: ファインチューニング（実行中）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Training curve: from scratch (running)</source>
+        <translation>学習曲線: スクラッチ学習（実行中）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Training curve: from scratch</source>
+        <translation>学習曲線: スクラッチ学習</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Training curve: fine-tuning</source>
+        <translation>学習曲線: ファインチューニング</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>On {tiles} check tiles ({pixels:,} labelled pixels), never trained on.</source>
+        <translation>検査タイル {tiles} 個（ラベル付き画素 {pixels:,}）、学習には未使用。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>the model trained from scratch</source>
+        <translation>スクラッチから学習したモデル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>the pretrained model alone</source>
+        <translation>事前学習のみのモデル</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Fine-tuned beats {} by {:.2f} mIoU{}.</source>
+        <translation>ファインチューニング済みは {} より mIoU が {:.2f} 高い{}。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Fine-tuned is worse than {} by {:.2f} mIoU{}.</source>
+        <translation>ファインチューニング済みは {} より mIoU が {:.2f} 低い{}。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>The check tiles cannot tell fine-tuned and {} apart (difference {:+.2f}{}); correct more check tiles to find out.</source>
+        <translation>検査タイルではファインチューニング済みと {} を区別できません（差 {:+.2f}{}）。検査タイルを増やして確かめてください。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Fine-tuning finished.</source>
+        <translation>ファインチューニングが終了しました。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Fine-tuned: check mIoU {:.2f}{}</source>
+        <translation>ファインチューニング済み: 検査 mIoU {:.2f}{}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>{} {:.2f}</source>
+        <translation>{} {:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source> vs </source>
+        <translation> 対 </translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py"/>
+        <source>Show where it disagrees with the old map</source>
+        <translation>旧地図との不一致を表示</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py"/>
+        <source>Adds a layer of the pixels where the prediction and the first label layer of step 1 differ.</source>
+        <translation>予測とステップ 1 の最初のラベルレイヤが異なる画素のレイヤを追加します。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py"/>
+        <source>Scores on the check tiles (step 4):</source>
+        <translation>検査タイルでのスコア（ステップ 4）:</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/predict.py"/>
+        <source>Predicted {}: {} layers added to the group “{}”</source>
+        <translation>{} を予測: {} 個のレイヤをグループ「{}」に追加</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>training, epoch {} of {}</source>
+        <translation>学習中、エポック {} / {}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>starting</source>
+        <translation>開始中</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>Pretrained {name} ({epochs} epochs)</source>
+        <translation>{name} を事前学習しました（{epochs} エポック）</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/pretrain.py"/>
+        <source>, mIoU {:.2f} against the old map on its validation tiles</source>
+        <translation>、検証タイルでの旧地図に対する mIoU {:.2f}</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/finetune.py"/>
+        <source>Under each score: its 90 % interval, by resampling the check tiles.</source>
+        <translation>各スコアの下: 検査タイルの再標本化による 90 % 区間。</translation>
+    </message>
+    <message>
+        <location filename="../gui/steps/data.py"/>
+        <source>The file declares no nodata: export looks for a black or white border around the image and reports it here.</source>
+        <translation>ファイルには nodata の指定がありません。エクスポート時に画像周囲の黒または白の縁を検出し、ここに結果を表示します。</translation>
     </message>
 </context>
 <context>

@@ -414,7 +414,8 @@ class CleanOptions(OverwriteGroup):
                                    "of the noisy dataset)", required=True, metavar="FILE.gpkg:clean_labels",
                                    cli_only="the panel's annotate step cleans")
     tiles: Optional[str] = option("--tiles", None, "tiles layer with tile_id and done (0/1); the tiles with done = 1 "
-                                  "are taken", required=True, metavar="FILE.gpkg:tiles",
+                                  "are taken, those whose split field is 'check' as the test split (check tiles: never "
+                                  "trained on)", required=True, metavar="FILE.gpkg:tiles",
                                   cli_only="the panel's annotate step cleans")
     out: Optional[str] = option("--out", None, "clean dataset folder to create", required=True,
                                 cli_only="the panel's annotate step cleans")

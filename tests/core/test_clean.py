@@ -54,7 +54,7 @@ def tile_box(dataset, tile_id, rows, cols) -> shapely.Polygon:
 
 
 def write_annotations(path, dataset, done, polygons, *, crs=CRS, geometry_type="MultiPolygon",
-                      tile_fields=("tile_id", "split", "done", "score"), label_field="class_id"):
+                      tile_fields=("tile_id", "split", "done", "score"), label_field="class_id", check=frozenset()):
     """A GeoPackage as the plugin writes it: ``tiles`` (one polygon per tile of the dataset, and
     per id of ``done`` not in it, ``done`` = 1 for the ids in ``done``) and ``clean_labels``
     ((geometry, class id) pairs)."""
@@ -63,7 +63,7 @@ def write_annotations(path, dataset, done, polygons, *, crs=CRS, geometry_type="
     tiles += [{**tiles[0], "id": tile_id} for tile_id in sorted(done - known)]  # tiles of some other dataset
     footprints = [shapely.box(*rasterio.transform.array_bounds(64, 64, Affine(*t["transform"]))) for t in tiles]
     columns = {"tile_id": np.array([t["id"] for t in tiles], dtype=object),
-               "split": np.array([t["split"] for t in tiles], dtype=object),
+               "split": np.array(["check" if t["id"] in check else t["split"] for t in tiles], dtype=object),
                "done": np.array([int(t["id"] in done) for t in tiles]),
                "score": np.full(len(tiles), np.nan)}
     pyogrio.raw.write(path, np.asarray(shapely.to_wkb(footprints), dtype=object), [columns[f] for f in tile_fields],
@@ -234,3 +234,31 @@ def test_finetune_and_evaluate_on_the_clean_dataset(noisy, tmp_path, run_cli, on
     assert evaluate.code == 0, evaluate.err
     metrics = [e for e in evaluate.events() if e["event"] == "done"][0]["outputs"]
     assert metrics["tiles"] == 1 and metrics["pixels"] > 0
+
+
+def test_check_tiles_are_the_test_split_and_never_trained_on(noisy, tmp_path, run_cli, one_torch_thread):
+    """Tiles whose split is 'check' become the clean test split; with --val-fraction 0 every other
+    done tile trains; evaluate on them gives a tile-bootstrap interval and each tile's matrix."""
+    check = {EAST, "r000128_c000128"}
+    gpkg = write_annotations(tmp_path / "a.gpkg", noisy, {MAIN, CORNER} | check, standard_polygons(noisy), check=check)
+    out = tmp_path / "clean"
+    result = clean(run_cli, noisy, gpkg, out, "--val-fraction", "0", "--json")
+    assert result.code == 0, result.err
+    outputs = [e for e in result.events() if e["event"] == "done"][0]["outputs"]
+    assert outputs["splits"] == {"train": 2, "val": 0, "test": 2}
+    assert outputs["tile_splits"] == {CORNER: "train", MAIN: "train", EAST: "test", "r000128_c000128": "test"}
+    assert {t["id"]: t["split"] for t in manifest_of(out)["tiles"]} == outputs["tile_splits"]
+    tiny = ["--base-width", "8", "--batch-size", "4", "--device", "cpu", "--epochs", "1"]
+    finetune = run_cli("finetune", "--data", out, "--init", "none", "--out", tmp_path / "ft", *tiny)
+    assert finetune.code == 0, finetune.err
+    history = json.loads((tmp_path / "ft" / "history.json").read_text())
+    assert "val_miou" not in history[0], "no validation tile: selection never looks at the check tiles"
+    evaluate = run_cli("evaluate", "--model", tmp_path / "ft" / "model.pt", "--data", out, "--split", "test",
+                       "--device", "cpu", "--json")
+    assert evaluate.code == 0, evaluate.err
+    metrics = [e for e in evaluate.events() if e["event"] == "done"][0]["outputs"]
+    assert metrics["tiles"] == 2 and [t["id"] for t in metrics["per_tile"]] == sorted(check)
+    summed = np.sum([t["confusion_matrix"] for t in metrics["per_tile"]], axis=0)
+    assert summed.tolist() == metrics["confusion_matrix"]
+    low, high = metrics["interval"]["miou"]
+    assert low <= metrics["miou"] <= high and metrics["interval"]["level"] == 0.9

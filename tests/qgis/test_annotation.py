@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from osgeo import gdal, ogr
-from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsFeature, QgsGeometry, QgsProject, QgsRuleBasedRenderer,
+from qgis.core import (NULL, QgsCategorizedSymbolRenderer, QgsExpression, QgsExpressionContext, QgsFeature, QgsGeometry,
+                       QgsProject, QgsRuleBasedRenderer,
                        QgsValueMapFieldFormatter, QgsVectorLayer, QgsVectorLayerUtils)
 
 from qgis_noisyseg.gui import annotation
@@ -78,7 +79,7 @@ def test_a_new_package_has_one_polygon_per_tile_on_the_tile_window(open_package,
         assert (extent.xMinimum(), extent.yMaximum()) == (c, f)
         assert (extent.xMaximum(), extent.yMinimum()) == (c + a * width, f + e * height)
         assert tiles[tile["id"]].geometry().area() == pytest.approx(abs(a * e) * width * height)
-        assert (tiles[tile["id"]]["split"], tiles[tile["id"]]["done"]) == (tile["split"], 0)
+        assert (tiles[tile["id"]]["split"], tiles[tile["id"]]["done"]) == ("", 0)  # the clean split: none yet
     assert annotation.clean_layer_uri(package) == f"{tmp_path / 'clean.gpkg'}:clean_labels"
     assert annotation.tiles_layer_uri(package) == f"{tmp_path / 'clean.gpkg'}:tiles"
 
@@ -251,12 +252,21 @@ def test_the_clean_layer_shows_class_names_and_colours_and_keeps_them_in_the_geo
         assert QgsValueMapFieldFormatter().representValue(layer, index, setup.config(), None, 3) == classes[3]["name"]
         assert layer.editFormConfig().reuseLastValue(index)
         assert layer.editFormConfig().readOnly(layer.fields().indexOf("tile_id"))
+        assert layer.labelsEnabled()  # class names on the map
+        label = QgsExpression(layer.labeling().settings().fieldName)
+        assert not label.hasParserError(), label.parserErrorString()
+        for cls in classes:
+            feature = QgsFeature(layer.fields())
+            feature["class_id"] = cls["id"]
+            context = QgsExpressionContext()
+            context.setFeature(feature)
+            assert label.evaluate(context) == cls["name"]
     tiles_again = QgsVectorLayer(f"{tmp_path / 'clean.gpkg'}|layername=tiles", "tiles again", "ogr")
     QgsProject.instance().addMapLayer(tiles_again)
     assert isinstance(tiles_again.renderer(), QgsRuleBasedRenderer)
     rules = tiles_again.renderer().rootRule().children()
-    assert [(rule.filterExpression(), rule.symbol().symbolLayerCount()) for rule in rules] == [('"done" = 1', 2),
-                                                                                               ("ELSE", 1)]
+    assert [(rule.filterExpression(), rule.symbol().symbolLayerCount()) for rule in rules] == [
+        ('"split" = \'check\' AND "done" = 1', 2), ('"split" = \'check\'', 1), ('"done" = 1', 2), ("ELSE", 1)]
     assert tiles_again.editorWidgetSetup(tiles_again.fields().indexOf("done")).type() == "CheckBox"
 
 
@@ -344,3 +354,80 @@ def test_a_package_of_another_dataset_or_file_is_refused(open_package, dataset, 
         annotation.create_annotation_package(tmp_path / "new.gpkg", tmp_path)
     assert not (tmp_path / "new.gpkg").exists()
     assert not_a_gpkg.read_text() == "not a GeoPackage"
+
+
+def test_edits_are_saved_as_they_are_made_and_undo_takes_them_back(open_package, dataset, tmp_path):
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    package = open_package(tmp_path / "clean.gpkg", dataset)
+    annotation.prefill_tiles(package, dataset, PREFILLED)
+    labels = package.labels
+    saver = annotation.AutoSaver(labels)
+    original = ogr_rows(package.path, "clean_labels", "class_id", "tile_id")
+    first = next(labels.getFeatures())
+    assert labels.startEditing()
+
+    labels.beginEditCommand("class")
+    labels.changeAttributeValue(first.id(), labels.fields().indexOf("class_id"), first["class_id"] % 6 + 1)
+    labels.endEditCommand()
+    QCoreApplication.processEvents()
+    changed = ogr_rows(package.path, "clean_labels", "class_id", "tile_id")
+    assert changed != original and len(changed) == len(original)  # on disk, without a save by the operator
+    own = QgsFeature(labels.fields())
+    own.setGeometry(QgsGeometry.fromWkt("MultiPolygon(((512500 6247000, 512600 6247000, 512600 6247100, "
+                                        "512500 6247000)))"))
+    own["class_id"] = 2
+    labels.addFeature(own)
+    QCoreApplication.processEvents()
+    assert len(ogr_rows(package.path, "clean_labels", "class_id")) == len(original) + 1
+    victim = next(f for f in labels.getFeatures() if f.id() != first.id() and f["class_id"] != 2)
+    labels.deleteFeature(victim.id())
+    QCoreApplication.processEvents()
+    assert len(ogr_rows(package.path, "clean_labels", "class_id")) == len(original)
+    assert labels.isEditable() and not labels.isModified() and len(saver.steps) == 3
+
+    assert saver.undo() and len(ogr_rows(package.path, "clean_labels", "class_id")) == len(original) + 1
+    assert saver.undo() and ogr_rows(package.path, "clean_labels", "class_id", "tile_id") == changed
+    assert saver.undo() and ogr_rows(package.path, "clean_labels", "class_id", "tile_id") == original
+    assert not saver.undo() and labels.isEditable()
+    saver.disconnect()
+    labels.rollBack()
+
+
+KILLED_MID_EDIT = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from qgis.core import QgsApplication
+app = QgsApplication([], False)
+app.initQgis()
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis_noisyseg.gui import annotation
+package = annotation.create_annotation_package({gpkg!r}, {dataset!r})
+labels = package.labels
+saver = annotation.AutoSaver(labels)
+labels.startEditing()
+feature = next(labels.getFeatures())
+labels.changeAttributeValue(feature.id(), labels.fields().indexOf("class_id"), feature["class_id"] % 6 + 1)
+QCoreApplication.processEvents()
+print(feature.id(), feature["class_id"] % 6 + 1, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_an_edit_survives_killing_qgis_before_anything_is_saved(open_package, dataset, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    package = open_package(tmp_path / "clean.gpkg", dataset)
+    annotation.prefill_tiles(package, dataset, PREFILLED)
+    QgsProject.instance().removeAllMapLayers()  # the file is closed here; the child process edits it
+    root = str(Path(__file__).resolve().parents[2])
+    script = KILLED_MID_EDIT.format(root=root, gpkg=str(tmp_path / "clean.gpkg"), dataset=str(dataset))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert child.returncode == -9, child.stderr[-2000:]
+    fid, new_class = (int(word) for word in child.stdout.split()[:2])
+    source = ogr.Open(str(tmp_path / "clean.gpkg"))
+    assert source.GetLayerByName("clean_labels").GetFeature(fid).GetField("class_id") == new_class
+    source = None

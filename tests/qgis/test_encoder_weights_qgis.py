@@ -59,7 +59,7 @@ def test_the_panel_starts_the_encoder_from_a_file_and_the_project_keeps_the_choi
     step.base_width.setValue(8)
     step.epochs.setValue(1)
     assert step.start()
-    assert wait_for_job(dock) == "", dock.log.toPlainText()[-2000:]
+    assert wait_for_job(dock).startswith("Pretrained "), dock.log.toPlainText()[-2000:]
     run = step.selected_run()
     assert run["complete"] and run["arguments"][-2:] == ["--encoder-weights", str(file)]
     config = json.loads((Path(run["path"]) / "config.json").read_text())

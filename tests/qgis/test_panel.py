@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from qgis.core import Qgis, QgsPalettedRasterRenderer, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QTableWidgetSelectionRange
 
 from qgis_noisyseg.gui import annotation
@@ -63,7 +64,7 @@ def configure_data_step(dock, old_map) -> None:
 def export(dock, old_map) -> Path:
     configure_data_step(dock, old_map)
     assert dock.data_step.export()
-    assert wait_for_job(dock) == ""
+    assert wait_for_job(dock).startswith("Exported ")
     return Path(dock.state["dataset"])
 
 
@@ -79,7 +80,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     image, old_map = load_denmark(project)
     dock.data_step.image.setLayer(image)
     assert dock.environment.check()
-    assert wait_for_job(dock) == ""
+    assert wait_for_job(dock).startswith("Backend ready: ")
     assert dock.pretrain_step.device.text().startswith(("CPU", "GPU"))
     assert "torch 2." in dock.environment.summary.text()
 
@@ -92,7 +93,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     save_screenshot(dock, "step1_data", tmp_path)
 
     run = pretrain(dock)
-    assert wait_for_job(dock) == ""
+    assert wait_for_job(dock).startswith("Pretrained pretrain-noisy-1 (1 epochs)")
     assert run["complete"] and (Path(run["path"]) / "model.onnx").is_file()
     assert dock.pretrain_step.curve.epoch_loss, "the loss curve got no epoch"
     dock.toolbox.setCurrentIndex(1)
@@ -100,20 +101,25 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
 
     package = dock.annotate_step.open_package()
     assert dock.annotate_step.suggest_button.isEnabled()
+    dock.annotate_step.check_count.setValue(2)
+    checks = dock.annotate_step.draw_check_tiles()
+    assert len(checks) == 2 and annotation.check_tile_ids(package) == sorted(checks)
+    assert dock.annotate_step.current_tile == checks[0]
     dock.annotate_step.top.setValue(2)
     assert dock.annotate_step.suggest()
-    assert wait_for_job(dock) == ""
-    chosen = annotation.selected_tile_ids(package)
-    assert len(chosen) == 2
-    added = dock.annotate_step.prefill_selected()
-    assert added > 0
+    assert wait_for_job(dock).startswith("Suggested 2 training tiles")
+    chosen = [t for t in dock.annotate_step.queue() if t not in checks]
+    assert len(chosen) == 2 and not set(chosen) & set(checks)
+    assert dock.annotate_step.current_tile == chosen[0]
+    assert annotation.selected_tile_ids(package) == []  # outlined, not selected: no solid selection fill
     labels = package.labels
-    first = next(labels.getFeatures())
+    first = next(labels.getFeatures(f"\"tile_id\" = '{chosen[0]}'"))
     other_class = (first["class_id"] % 6) + 1
     labels.startEditing()
     labels.changeAttributeValue(first.id(), labels.fields().indexOf("class_id"), other_class)
-    dock.annotate_step.mark_selected(True)
-    assert dock.annotate_step.counter.text().endswith("2 of 56")
+    for _tile in range(4):
+        dock.annotate_step.done_next()
+    assert dock.annotate_step.counter.text().startswith("Training tiles done: 2 · check tiles done: 2 of 2")
     dock.toolbox.setCurrentIndex(2)
     save_screenshot(dock, "step3_annotate", tmp_path)
 
@@ -122,7 +128,7 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     dock.finetune_step.scratch.setChecked(True)
     dock.finetune_step.class_weights.setChecked(True)
     assert dock.finetune_step.start()
-    assert wait_for_job(dock) == "", dock.log.toPlainText()[-2000:]
+    assert wait_for_job(dock).startswith("Fine-tuned: check mIoU "), dock.log.toPlainText()[-2000:]
     assert not labels.isModified() and annotation.clean_layer_uri(package).startswith(str(package.path))
     from osgeo import ogr
     source = ogr.Open(str(package.path))
@@ -136,15 +142,20 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     pretrained_config = json.loads((Path(run["path"]) / "config.json").read_text())
     assert not pretrained_config["training"]["class_weights"]
     assert set(finetuned["metrics"]) == {"fine-tuned", "pretrained", "scratch"}
-    assert all(0.0 <= m["miou"] <= 1.0 for m in finetuned["metrics"].values())
-    assert dock.finetune_step.metrics.rowCount() == 3
+    assert all(0.0 <= m["miou"] <= 1.0 and m["tiles"] == 2 for m in finetuned["metrics"].values())
+    assert all([t["id"] for t in m["per_tile"]] == sorted(checks) for m in finetuned["metrics"].values())
+    assert dock.finetune_step.metrics.columnCount() == 4  # score, then the three models
+    assert dock.finetune_step.metrics_caption.text().startswith("On 2 check tiles (")
+    assert dock.status.text().startswith("Fine-tuned: check mIoU ")
+    assert {f["tile_id"]: f["split"] for f in package.tiles.getFeatures() if f["done"] == 1} == {
+        **{t: "check" for t in checks}, **{t: "train" for t in chosen}}
     dock.toolbox.setCurrentIndex(3)
     save_screenshot(dock, "step4_finetune", tmp_path)
 
     model = Path(finetuned["path"]) / "model.onnx"
     assert dock.predict_step.model.currentData() == str(model)
     assert dock.predict_step.start()
-    assert wait_for_job(dock) == ""
+    assert wait_for_job(dock).startswith("Predicted prediction-1.tif: 3 layers")
     group = project.layerTreeRoot().findGroup("noisyseg predictions")
     assert group is not None and len(group.children()) == 1
     layers = [node.layer() for node in group.children()[0].children()]
@@ -170,8 +181,8 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
         assert reopened.state["finetune_runs"][-1]["metrics"] == finetuned["metrics"]
         assert reopened.data_step.tile.value() == 64 and reopened.pretrain_step.base_width.value() == 32
         assert reopened.finetune_step.class_weights.isChecked() and not reopened.pretrain_step.class_weights.isChecked()
-        assert reopened.finetune_step.metrics.rowCount() == 3
-        assert reopened.annotate_step.counter.text().endswith("2 of 56")
+        assert reopened.finetune_step.metrics.columnCount() == 4
+        assert reopened.annotate_step.counter.text().endswith("2 of 2 (of 56 tiles)")
     finally:
         reopened.shutdown()
         reopened.deleteLater()
@@ -187,6 +198,12 @@ def test_cancel_mid_pretrain_leaves_a_resumable_run(dock, project):
     run = pretrain(dock, epochs=50)
     assert "--class-weights" in run["arguments"]
     wait_until(lambda: progressed, 120)
+    QCoreApplication.processEvents()
+    # the run's state and the progress across all 50 epochs, not within the one that runs
+    assert dock.pretrain_step.runs.currentItem().text().endswith("training, epoch 1 of 50")
+    assert dock.stage.text() == "Pretraining (noisy): epoch 1 of 50"
+    assert dock.progress.value() <= 2 and not dock.progress.isHidden()
+    wait_until(lambda: "left" in dock.progress.format(), 60)
     dock.cancel()
     wait_for_job(dock)
     assert not run["complete"]

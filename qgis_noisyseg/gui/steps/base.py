@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QPushButton, QSpinBox, QWidget
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
+
+COMBO_MIN_CHARACTERS = 12  # a combo box may be this narrow (its items elided), so no page scrolls sideways
 
 from ...spec.fields import option_named
 
@@ -53,8 +55,48 @@ class StepPage(QWidget):
         return button
 
 
+def narrow(box: QComboBox) -> QComboBox:
+    """A combo box that does not make the page wider than the dock: its text is elided instead."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
+    return box
+
+
+class WrappedCheckBox(QWidget):
+    """A check box whose text wraps (QCheckBox's does not): the box and a word-wrapped label that
+    toggles it when clicked. It answers what the panel asks of a QCheckBox."""
+
+    def __init__(self, text: str, name: str = "") -> None:
+        super().__init__()
+        self.setObjectName(name)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.box = QCheckBox()
+        self.box.setObjectName(f"{name}_box" if name else "")
+        self.label = QLabel(text)
+        self.label.setWordWrap(True)
+        self.label.mousePressEvent = lambda _event: self.box.toggle()
+        row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.label, 1)
+        self.toggled = self.box.toggled
+
+    def isChecked(self) -> bool:  # noqa: N802 (Qt's name)
+        return self.box.isChecked()
+
+    def setChecked(self, checked: bool) -> None:  # noqa: N802
+        self.box.setChecked(checked)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def setToolTip(self, text: str) -> None:  # noqa: N802
+        super().setToolTip(text)
+        self.box.setToolTip(text)
+        self.label.setToolTip(text)
+
+
 def combo(items, name: str, current: str = "") -> QComboBox:
-    box = QComboBox()
+    box = narrow(QComboBox())
     box.setObjectName(name)
     for item in items:
         text, data = item if isinstance(item, tuple) else (item, item)
@@ -88,11 +130,10 @@ def spin_for(name: str, spec, dest: str, minimum: Optional[int] = None, maximum:
     return spin(name, option.default, int(low), int(high), step)
 
 
-def class_weights_box(name: str) -> QCheckBox:
+def class_weights_box(name: str) -> WrappedCheckBox:
     """The option that makes rare classes count: without it, a scene that is 95 % background
     trains a model that predicts background everywhere (docs/results.md, SpaceNet Atlanta)."""
-    box = QCheckBox(tr("Weight rare classes (for sparse objects such as buildings)"))
-    box.setObjectName(name)
+    box = WrappedCheckBox(tr("Weight rare classes (for sparse objects such as buildings)"), name)
     box.setToolTip(tr("Weights the loss by inverse class frequency, so that a class covering a few percent of the "
                       "pixels is not ignored."))
     return box
@@ -101,4 +142,5 @@ def class_weights_box(name: str) -> QCheckBox:
 def form() -> QFormLayout:
     layout = QFormLayout()
     layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a long label goes above its field
     return layout

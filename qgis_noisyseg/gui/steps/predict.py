@@ -8,15 +8,40 @@ from pathlib import Path
 from qgis.core import Qgis, QgsCoordinateTransform, QgsProject
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
-from qgis.PyQt.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from ..layers import NotAFileLayer, add_raster, backend_path, group
 from ..metrics_table import MetricsTable
 from ..runner import Step
-from .base import StepPage, combo, form, tr
+from .base import StepPage, WrappedCheckBox, combo, form, tr
 
 GROUP = "noisyseg predictions"
-CURVE_WIDTH = 480
+CURVE_WIDTH = 480  # the widest a curve picture is drawn; narrower docks scale it down
+
+
+class ScaledPicture(QLabel):
+    """A picture as wide as the page (at most CURVE_WIDTH), its aspect ratio kept: it never makes
+    the page scroll sideways."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.original = QPixmap(path)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(60)
+        self._rescale(CURVE_WIDTH)
+
+    def _rescale(self, width: int) -> None:
+        width = max(min(width, CURVE_WIDTH), 60)
+        if self.original.isNull():
+            return
+        picture = self.original.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
+        self.setPixmap(picture)
+        self.setFixedHeight(picture.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self.pixmap() is None or self.pixmap().width() != min(self.width(), CURVE_WIDTH):
+            self._rescale(self.width())
 
 
 class PredictStep(StepPage):
@@ -29,8 +54,9 @@ class PredictStep(StepPage):
         fields.addRow(tr("Model"), self.model)
         self.extent = combo([(tr("Whole image"), "image"), (tr("Current map extent"), "canvas")], "noisyseg_predict_extent")
         fields.addRow(tr("Area"), self.extent)
-        self.compare = QCheckBox(tr("Show where it disagrees with the first label layer"))
-        self.compare.setObjectName("noisyseg_disagreement")
+        self.compare = WrappedCheckBox(tr("Show where it disagrees with the old map"), "noisyseg_disagreement")
+        self.compare.setToolTip(tr("Adds a layer of the pixels where the prediction and the first label layer of "
+                                   "step 1 differ."))
         self.compare.setChecked(True)
         fields.addRow(self.compare)
         from ..vector_results import VectorResults  # area of interest, polygons, map changes
@@ -45,11 +71,14 @@ class PredictStep(StepPage):
         layout.addLayout(fields)
         self.predict_button = self.job_button(tr("Predict"), "noisyseg_predict", self.start)
         layout.addWidget(self.predict_button)
-        layout.addWidget(QLabel(tr("Metrics on the clean validation tiles:")))
+        caption = QLabel(tr("Scores on the check tiles (step 4):"))
+        caption.setWordWrap(True)
+        layout.addWidget(caption)
         self.metrics = MetricsTable("noisyseg_review_metrics")
-        self.metrics.setMaximumHeight(140)
         layout.addWidget(self.metrics)
-        layout.addWidget(QLabel(tr("Training curves:")))
+        curves_caption = QLabel(tr("Training curves:"))
+        curves_caption.setWordWrap(True)
+        layout.addWidget(curves_caption)
         self.curves = QWidget()
         self.curves.setObjectName("noisyseg_curves")
         self.curves_layout = QGridLayout(self.curves)
@@ -86,8 +115,7 @@ class PredictStep(StepPage):
             runs += [latest, {"path": latest["scratch"]} if latest.get("scratch") else None]
         pictures = [Path(run["path"]) / "curves.png" for run in runs if run]
         for number, picture in enumerate(p for p in pictures if p.is_file()):
-            label = QLabel()
-            label.setPixmap(QPixmap(str(picture)).scaledToWidth(CURVE_WIDTH, Qt.TransformationMode.SmoothTransformation))
+            label = ScaledPicture(str(picture))
             label.setToolTip(str(picture))
             caption = QLabel(picture.parent.name)
             self.curves_layout.addWidget(caption, 2 * number, 0)
@@ -111,7 +139,7 @@ class PredictStep(StepPage):
             number += 1
         outputs = {"classes": folder / f"prediction-{number}.tif", "confidence": folder / f"prediction-{number}_confidence.tif"}
         arguments = ["predict", "--model", model, "--image", image_path, "--out", outputs["classes"],
-                     "--confidence", outputs["confidence"]]
+                     "--confidence", outputs["confidence"], *self.dock.data_step.nodata_arguments()]
         labels = self.dock.data_step.label_layers()
         if self.compare.isChecked() and labels:
             try:
@@ -154,6 +182,10 @@ class PredictStep(StepPage):
         self.layer_ids = [layer.id() for layer in layers]
         for child in into.children()[1:]:
             child.setItemVisibilityChecked(False)  # the classes on top; the others one click away
+        into.setExpanded(True)
+        into.parent().setExpanded(True)
+        self.dock.set_status(tr("Predicted {}: {} layers added to the group “{}”").format(
+            Path(result["classes"]).name, len(layers), name))
         self.state["predictions"].append({"model": model, **{k: result.get(k) for k in ("classes", "confidence", "disagreement")}})
 
     def set_opacity(self, value: int) -> None:

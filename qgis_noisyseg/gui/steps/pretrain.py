@@ -26,9 +26,17 @@ ENCODER_WEIGHTS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "none (random)"), "none")
                    (QT_TRANSLATE_NOOP("NoisySegPanel", "file…"), "file"))
 
 
+# Width and epochs by device. A ResNet-18 U-Net of width 64 trained for 20 epochs is what a GPU
+# does in minutes; on a CPU it takes hours on a real scene, so the CPU default is a quarter of
+# the compute per epoch (width 32) and half the epochs.
+DEVICE_DEFAULTS = {"gpu": (DEFAULT_BASE_WIDTH, 20), "cpu": (32, 10)}
+
+
 class PretrainStep(StepPage):
     def __init__(self, dock) -> None:
         super().__init__(dock)
+        self._running_path = ""
+        self._running_epoch = None
         layout = QVBoxLayout(self)
         fields = form()
         self.method = combo([(tr(text), value) for text, value in METHODS], "noisyseg_method")
@@ -61,6 +69,7 @@ class PretrainStep(StepPage):
         fields.addRow(self.class_weights)
         self.device = QLabel(describe_device(None))
         self.device.setObjectName("noisyseg_device")
+        self.device.setWordWrap(True)
         fields.addRow(tr("Device"), self.device)
         layout.addLayout(fields)
         buttons = QHBoxLayout()
@@ -71,7 +80,9 @@ class PretrainStep(StepPage):
         layout.addLayout(buttons)
         self.curve = LossCurve()
         layout.addWidget(self.curve)
-        layout.addWidget(QLabel(tr("Runs (the selected one is used by the next steps):")))
+        runs_caption = QLabel(tr("Runs (the selected one is used by the next steps):"))
+        runs_caption.setWordWrap(True)
+        layout.addWidget(runs_caption)
         self.runs = QListWidget()
         self.runs.setObjectName("noisyseg_pretrain_runs")
         self.runs.setMaximumHeight(90)
@@ -105,9 +116,13 @@ class PretrainStep(StepPage):
         selected = self.state["selected_pretrain_run"]
         self.runs.blockSignals(True)
         self.runs.clear()
+        running = self.dock.running_epoch if self.dock.runner.busy else None
         for run in self.state["pretrain_runs"]:
-            status = tr("complete") if run["complete"] else (
-                tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
+            if run["path"] == self._running_path and self.dock.runner.busy:
+                status = (tr("training, epoch {} of {}").format(*running) if running else tr("starting"))
+            else:
+                status = tr("complete") if run["complete"] else (
+                    tr("stopped, resumable") if (Path(run["path"]) / "last.pt").is_file() else tr("not started"))
             item = QListWidgetItem(f"{Path(run['path']).name} · {run['method']} · {status}")
             item.setData(Qt.ItemDataRole.UserRole, run["path"])
             self.runs.addItem(item)
@@ -136,7 +151,17 @@ class PretrainStep(StepPage):
         return ["--encoder-weights", choice] if choice == "imagenet" else []
 
     def show_device(self, report: dict) -> None:
+        """Shows the device, and sets the width and epochs that suit it while the operator has
+        changed neither and no run exists yet."""
         self.device.setText(describe_device(report))
+        if self.state["pretrain_runs"]:
+            return
+        kind = "gpu" if report.get("gpu") else "cpu"
+        untouched = {(w, e) for w, e in DEVICE_DEFAULTS.values()}
+        if (self.base_width.value(), self.epochs.value()) in untouched:
+            width, epochs = DEVICE_DEFAULTS[kind]
+            self.base_width.setValue(width)
+            self.epochs.setValue(epochs)
 
     def selected_run(self):
         return next((r for r in self.state["pretrain_runs"] if r["path"] == self.state["selected_pretrain_run"]), None)
@@ -181,13 +206,33 @@ class PretrainStep(StepPage):
         if "--resume" in arguments and (Path(run["path"]) / "history.json").is_file():
             self.curve.set_history(json.loads((Path(run["path"]) / "history.json").read_text(encoding="utf-8")))
 
-        def trained(_outputs: dict) -> None:
+        result: dict = {}
+
+        def trained(outputs: dict) -> None:
             run["complete"] = True
+            result.update(outputs)
 
         steps = [Step(tr("Pretraining ({})").format(run["method"]), arguments, trained),
                  Step(tr("Exporting the model to ONNX"),
                       ["export-onnx", "--model", Path(run["path"]) / "model.pt", "--out", Path(run["path"]) / "model.onnx",
                        "--overwrite"])]
-        started = self.dock.run(steps, listener=self.curve.add_event)
+        self._running_path = run["path"]
+        self._running_epoch = None
+
+        def listen(record: dict) -> None:
+            self.curve.add_event(record)
+            epoch = (record.get("epoch"), record.get("epochs")) if record.get("event") == "progress" else None
+            if epoch and epoch[0] and epoch != self._running_epoch:  # the run list follows the epochs
+                self._running_epoch = epoch
+                self.refresh()
+
+        def finished() -> None:
+            miou = result.get("final_val_miou")
+            text = tr("Pretrained {name} ({epochs} epochs)").format(name=Path(run["path"]).name, epochs=result.get("epochs"))
+            if miou is not None:
+                text += tr(", mIoU {:.2f} against the old map on its validation tiles").format(miou)
+            self.dock.set_status(text)
+
+        started = self.dock.run(steps, on_success=finished, listener=listen)
         self.refresh()
         return started
