@@ -15,13 +15,14 @@ from qgis.core import (Qgis, QgsApplication, QgsCoordinateTransform, QgsFeatureR
                        QgsMapLayerProxyModel, QgsProject, QgsRasterLayer, QgsVectorLayer)
 from qgis.gui import QgsMapLayerComboBox
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+from qgis.PyQt.QtWidgets import (QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                  QVBoxLayout, QWidget)
 
 from .aoi_layer import aoi_source
 from .layers import NotAFileLayer, add_vector, backend_path
 from .render_layer import RenderTask, ground_crs, is_file_layer
 from .runner import Step
+from .steps.base import WrappedCheckBox
 
 
 def tr(text: str) -> str:
@@ -64,13 +65,11 @@ class VectorResults(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.aoi = AreaOfInterest("noisyseg_predict_aoi")
         layout.addRow(tr("Limit to polygons"), self.aoi)
-        self.polygons = QCheckBox(tr("Also write the classes as polygons (GeoPackage)"))
-        self.polygons.setObjectName("noisyseg_polygons")
+        self.polygons = WrappedCheckBox(tr("Also write the classes as polygons (GeoPackage)"), "noisyseg_polygons")
         self.polygons.setToolTip(tr("Simplified to about a pixel; polygons and holes under 4 pixels dropped; "
                                     "mean confidence per polygon."))
         layout.addRow(self.polygons)
-        self.changes = QCheckBox(tr("List the old map's polygons that changed"))
-        self.changes.setObjectName("noisyseg_map_changes")
+        self.changes = WrappedCheckBox(tr("List the old map's polygons that changed"), "noisyseg_map_changes")
         self.changes.setToolTip(tr("For every polygon of the first label layer: its old class, the predicted class and "
                                    "share, the mean confidence; confident changes first."))
         layout.addRow(self.changes)

@@ -57,7 +57,7 @@ def test_predict_with_aoi_polygons_and_map_changes(dock, project, qgis_iface, tm
     step.vectors.changes.setChecked(True)
     dock.toolbox.setCurrentIndex(4)
     assert step.start()
-    assert wait_for_job(dock) == ""
+    assert wait_for_job(dock).startswith("Predicted prediction-1.tif: ")  # the one-line result, no error
     layers = {layer.name(): layer for layer in project.mapLayers().values()}
     polygons = layers["classes (polygons)"]
     assert isinstance(polygons.renderer(), QgsCategorizedSymbolRenderer) and polygons.featureCount() > 0
