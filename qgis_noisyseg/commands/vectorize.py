@@ -22,7 +22,15 @@ def default_confidence(prediction: Path):
     return candidate if candidate.is_file() else None
 
 
+CLI_GDAL_CACHE_BYTES = 32 * 2 ** 20
+
+
 def run(args: argparse.Namespace, reporter) -> dict:
+    import os
+
+    # before GDAL's first use in this process: a rasterio.Env(GDAL_CACHEMAX) entered later was not
+    # honoured in the CLI (peak RSS 556 MB at 20000 x 20000 px, 372 MB with this variable set)
+    os.environ.setdefault("GDAL_CACHEMAX", str(CLI_GDAL_CACHE_BYTES))
     import rasterio
 
     from ..core.aoi import open_aoi

@@ -55,7 +55,8 @@ MIN_STRIP_ROWS = 16
 MAX_REGION_VERTICES = 200_000  # a region held across strips is written in parts beyond this outline size
 WRITE_BATCH = 2000  # polygons, or
 WRITE_BATCH_BYTES = 16 * 2 ** 20  # of WKB, whichever comes first
-GDAL_CACHE_MB = 64
+GDAL_CACHE_MB = 64  # compare-map's windows
+MIN_CACHE_MB = 4  # vectorize's strips: see strip_cache_bytes
 DEFAULT_MIN_PIXELS = 4
 DEFAULT_SIMPLIFY_PIXELS = 1.0
 FIELDS = ["class_id", "class_name", "confidence", "pixels", "area"]
@@ -137,8 +138,6 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
     if strip_rows is not None and strip_rows < 2:
         raise UserError(f"strip rows {strip_rows} must be at least 2")
     with contextlib.ExitStack() as stack:
-        # strips are read once: GDAL's block cache (5 % of RAM by default) would only grow with the raster
-        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 2 ** 20))
         src = stack.enter_context(_open(prediction_path, "--prediction"))
         strip_rows = strip_rows or max(MIN_STRIP_ROWS, STRIP_PIXELS // max(src.width, 1))
         classes = _require_classes(src, prediction_path)
@@ -152,6 +151,9 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
                 raise UserError(f"--confidence {confidence_path} is not on the grid of --prediction {prediction_path}; "
                                 "give the confidence raster written with it")
             scale = 0.01 if confidence.dtypes[0] == "uint8" else 1.0
+        # strips are read once: GDAL's block cache (5 % of RAM by default, or a fixed size) would only fill up
+        # with blocks already read; it holds the block rows one strip spans, of both rasters
+        stack.enter_context(rasterio.Env(GDAL_CACHEMAX=strip_cache_bytes(strip_rows, src, confidence)))
         pixel_area = abs(src.transform.a * src.transform.e - src.transform.b * src.transform.d)
         pixel_size = min(abs(src.transform.a), abs(src.transform.e))
         min_area = DEFAULT_MIN_PIXELS * pixel_area if min_area is None else float(min_area)
@@ -228,6 +230,19 @@ def vectorize(prediction_path: "str | os.PathLike", out_path: "str | os.PathLike
             "dropped_polygons": finisher.dropped, "filled_holes": finisher.filled_holes,
             "min_area": min_area, "simplify": simplify, "strip_rows": strip_rows, "parts_cut": finisher.cut,
             "area_by_class": {names.get(k, str(k)): round(v, 3) for k, v in sorted(finisher.area_by_class.items())}}
+
+
+def strip_cache_bytes(strip_rows: int, *datasets) -> int:
+    """GDAL's block cache for reading strips of ``strip_rows`` rows: the block rows a strip spans
+    (one more where it straddles two), of every raster read, and at least ``MIN_CACHE_MB``."""
+    needed = 0
+    for dataset in datasets:
+        if dataset is None:
+            continue
+        block_height = max(1, dataset.block_shapes[0][0])
+        spanned = -(-strip_rows // block_height) + 1
+        needed += spanned * block_height * dataset.width * np.dtype(dataset.dtypes[0]).itemsize
+    return max(MIN_CACHE_MB * 2 ** 20, int(needed * 1.25))
 
 
 def _strip_regions(classes_strip: np.ndarray, valid: np.ndarray, conf: Optional[np.ndarray],

@@ -308,3 +308,18 @@ def test_suggest_with_an_aoi(tmp_path, run_cli, denmark_old_map):
            if shapely.box(*rasterio.transform.array_bounds(size, size, rasterio.Affine(*tile["transform"]))).intersects(box)]
     assert outputs["tiles_scored"] == len(met) and 1 <= len(met) < len(manifest["tiles"]) and whole > 0
     assert {s["tile_id"] for s in outputs["suggestions"]} <= {tile["id"] for tile in met}
+
+
+def test_the_block_cache_holds_the_block_rows_of_one_strip(tmp_path):
+    """Strips are read once, so GDAL's cache holds only the block rows a strip spans, of both rasters
+    (a fixed 64 MB cache filled up with blocks already read: +64 MB of peak RSS at 8000 x 16000 px)."""
+    from qgis_noisyseg.inference.vectorize import MIN_CACHE_MB, strip_cache_bytes
+
+    profile = dict(driver="GTiff", width=20000, height=300, count=1, dtype="uint8", tiled=True, blockxsize=256,
+                   blockysize=256, compress="deflate", crs=CRS, transform=from_origin(*ORIGIN, PIXEL, PIXEL))
+    with rasterio.open(tmp_path / "c.tif", "w", **profile) as classes, \
+            rasterio.open(tmp_path / "f.tif", "w", **{**profile, "dtype": "float32"}) as confidence:
+        # 104 rows span at most 2 block rows of 256: 2 x 256 x 20000 px x (1 + 4) bytes, and a quarter more
+        assert strip_cache_bytes(104, classes, confidence) == int(2 * 256 * 20000 * 5 * 1.25)
+        assert strip_cache_bytes(600, classes, None) == int(4 * 256 * 20000 * 1.25)
+        assert strip_cache_bytes(16, None) == MIN_CACHE_MB * 2 ** 20
