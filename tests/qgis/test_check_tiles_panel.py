@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qgis.core import QgsFeatureRequest, QgsProject
+from qgis.core import QgsFeatureRequest
 from qgis.PyQt.QtCore import QCoreApplication
 
 from qgis_noisyseg.core.check_tiles import block_of, grid_size
@@ -52,14 +52,6 @@ def render_map(canvas, layers, name: str, tmp_path: Path) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         job.renderedImage().save(str(SCREENSHOTS / f"{name}.png"))
     return path
-
-
-@pytest.fixture
-def project(qgis_app):
-    project = QgsProject.instance()
-    project.clear()
-    yield project
-    project.clear()
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from qgis.core import QgsProcessingException
 
 from tests.conftest import REPO
 from tests.qgis.panel_helpers import wait_for_job
-from tests.qgis.test_panel import dock, project  # noqa: F401  (fixtures)
-from tests.qgis.test_processing import provider  # noqa: F401  (fixture)
+from tests.qgis.test_panel import dock  # noqa: F401  (a fixture)
 
 
 def weights_file(path: Path, width: int = 8) -> Path:

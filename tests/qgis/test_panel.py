@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from qgis.core import Qgis, QgsPalettedRasterRenderer, QgsProject
+from qgis.core import Qgis, QgsPalettedRasterRenderer
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QTableWidgetSelectionRange
 
@@ -24,14 +24,6 @@ from tests.qgis.panel_helpers import load_denmark, save_screenshot, wait_for_job
 # NOISYSEG_SCREENSHOT_EPOCHS=10 trains long enough for the pictures in docs/screenshots/ to show real curves.
 EPOCHS = int(os.environ.get("NOISYSEG_SCREENSHOT_EPOCHS", "1"))
 TINY = {"base_width": 8 if EPOCHS == 1 else 16, "epochs": EPOCHS}
-
-
-@pytest.fixture
-def project(qgis_app):
-    project = QgsProject.instance()
-    project.clear()
-    yield project
-    project.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from qgis.core import QgsCategorizedSymbolRenderer, QgsProject, QgsRasterLayer
+from qgis.core import QgsCategorizedSymbolRenderer, QgsRasterLayer
 from qgis.PyQt.QtCore import QCoreApplication, QPoint
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QAbstractButton, QAbstractScrollArea, QWidget
@@ -22,14 +22,6 @@ from qgis_noisyseg.core.classes import ClassMap
 from qgis_noisyseg.gui.panel import MIN_WIDTH, NoisySegDock
 from tests.conftest import DENMARK
 from tests.qgis.panel_helpers import load_denmark
-
-
-@pytest.fixture
-def project(qgis_app):
-    project = QgsProject.instance()
-    project.clear()
-    yield project
-    project.clear()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pyogrio
-import pytest
 import shapely
 from qgis.core import QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSystem, QgsRasterLayer, QgsVectorLayer
 from rasterio.warp import transform_geom
@@ -16,7 +15,7 @@ from rasterio.warp import transform_geom
 from tests.conftest import DENMARK
 from tests.inference.inference_helpers import conv_model, metadata
 from tests.qgis.panel_helpers import load_denmark, save_screenshot, wait_for_job, wait_until
-from tests.qgis.test_panel import configure_data_step, dock, project  # noqa: F401  (fixtures)
+from tests.qgis.test_panel import configure_data_step, dock  # noqa: F401  (a fixture)
 from tests.qgis.xyz_tiles import make_tiles, xyz_uri
 
 UTM = "EPSG:32632"

@@ -30,17 +30,6 @@ CLASSES = [{"id": 0, "name": "background", "color": "#000000", "values": []},
            {"id": 2, "name": "wheat", "color": "#4daf4a", "values": ["wheat"]}]
 
 
-@pytest.fixture
-def provider(qgis_iface, qgis_processing):
-    """The plugin's provider, registered as QGIS registers it (initGui)."""
-    import qgis_noisyseg
-
-    plugin = qgis_noisyseg.classFactory(qgis_iface)
-    plugin.initGui()
-    yield plugin.provider
-    plugin.unload()
-
-
 def denmark_export(out, **overrides) -> dict:
     return {"INPUT": str(DENMARK / "RGB_small.tif"), "LABELS": [str(DENMARK / "marker_small_c31bc47.shp")],
             "FIELD": "AfgKode", "CLASSES": str(DENMARK / "classes.json"), "TILE": 128, "OUTPUT": str(out), **overrides}

@@ -20,7 +20,6 @@ from rasterio.warp import transform_geom
 from qgis_noisyseg.gui.render_layer import RenderError, is_file_layer, render_layer
 from tests.conftest import DENMARK
 from tests.inference.inference_helpers import conv_model, metadata
-from tests.qgis.test_processing import provider  # noqa: F401  (fixture)
 from tests.qgis.xyz_tiles import make_tiles, xyz_uri
 
 UTM = "EPSG:32632"

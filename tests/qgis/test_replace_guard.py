@@ -9,22 +9,12 @@ from __future__ import annotations
 
 import processing
 import pytest
-from qgis.core import QgsProcessingException, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import QgsProcessingException, QgsRasterLayer, QgsVectorLayer
 
 from qgis_noisyseg.gui.panel import NoisySegDock
 from tests.conftest import OLD_MAP
 from tests.qgis.panel_helpers import wait_for_job
 from tests.file_state import assert_unchanged, copy_scene, snapshot
-
-
-@pytest.fixture
-def provider(qgis_iface, qgis_processing):
-    import qgis_noisyseg
-
-    plugin = qgis_noisyseg.classFactory(qgis_iface)
-    plugin.initGui()
-    yield plugin.provider
-    plugin.unload()
 
 
 def user_folder(root):
@@ -87,9 +77,7 @@ def test_processing_replace_does_replace_its_own_dataset(provider, tmp_path):
 
 
 @pytest.fixture
-def dock(qgis_iface, qgis_app, tmp_path):
-    project = QgsProject.instance()
-    project.clear()
+def dock(qgis_iface, project, tmp_path):
     dock = NoisySegDock(qgis_iface)
     dock.confirm = lambda _question: True  # the operator clicks "Yes, replace"
     qgis_iface.messageBar().clear_messages()
@@ -99,14 +87,13 @@ def dock(qgis_iface, qgis_app, tmp_path):
         wait_for_job(dock)
     dock.shutdown()
     dock.deleteLater()
-    project.clear()
 
 
-def test_the_panels_confirmed_replace_keeps_a_user_folder_named_dataset(dock, tmp_path):
+def test_the_panels_confirmed_replace_keeps_a_user_folder_named_dataset(dock, project, tmp_path):
     scene = copy_scene(tmp_path / "scene")
     image = QgsRasterLayer(str(scene / "RGB_small.tif"), "image")
     old_map = QgsVectorLayer(str(scene / OLD_MAP), "old map", "ogr")
-    QgsProject.instance().addMapLayers([image, old_map])
+    project.addMapLayers([image, old_map])
     work = tmp_path / "work"
     user_folder(work).rename(work / "dataset")  # the operator's own folder happens to be called "dataset"
     dock.data_step.work_folder.setFilePath(str(work))
