@@ -71,14 +71,14 @@ class PredictStep(StepPage):
         layout.addLayout(fields)
         self.predict_button = self.job_button(tr("Predict"), "noisyseg_predict", self.start)
         layout.addWidget(self.predict_button)
-        caption = QLabel(tr("Scores on the check tiles (step 4):"))
-        caption.setWordWrap(True)
-        layout.addWidget(caption)
+        self.metrics_caption = QLabel(tr("Scores on the check tiles (step 4):"))
+        self.metrics_caption.setWordWrap(True)
+        layout.addWidget(self.metrics_caption)
         self.metrics = MetricsTable("noisyseg_review_metrics")
         layout.addWidget(self.metrics)
-        curves_caption = QLabel(tr("Training curves:"))
-        curves_caption.setWordWrap(True)
-        layout.addWidget(curves_caption)
+        self.curves_caption = QLabel(tr("Training curves:"))
+        self.curves_caption.setWordWrap(True)
+        layout.addWidget(self.curves_caption)
         self.curves = QWidget()
         self.curves.setObjectName("noisyseg_curves")
         self.curves_layout = QGridLayout(self.curves)
@@ -104,7 +104,11 @@ class PredictStep(StepPage):
         # the newest model (listed first) once one appears, else the operator's choice
         self.model.setCurrentIndex(0 if new_models else max(self.model.findData(current), 0))
         latest = self.dock.finetune_step.latest_run()
-        self.metrics.show_metrics(latest["metrics"] if latest else {})
+        metrics = latest["metrics"] if latest else {}
+        self.metrics.show_metrics(metrics)
+        shown = any(metrics.values()) if metrics else False  # no empty table before a fine-tune is scored
+        self.metrics_caption.setVisible(shown)
+        self.metrics.setVisible(shown)
         self._show_curves(latest)
 
     def _show_curves(self, latest) -> None:
@@ -120,6 +124,7 @@ class PredictStep(StepPage):
             caption = QLabel(picture.parent.name)
             self.curves_layout.addWidget(caption, 2 * number, 0)
             self.curves_layout.addWidget(label, 2 * number + 1, 0)
+        self.curves_caption.setVisible(self.curves_layout.count() > 0)
 
     def start(self) -> bool:
         model = self.model.currentData()
