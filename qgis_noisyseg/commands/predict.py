@@ -58,7 +58,8 @@ def run(args: argparse.Namespace, reporter) -> dict:
     field = None
     if disagreement_out is not None:  # checked before the whole raster is predicted, not after
         field = args.disagreement_field or segmenter.metadata.raw.get("provenance", {}).get("label_field")
-        check_disagreement_source(args.disagreement_with, args.image, model_class_map(segmenter.classes), field)
+        check_disagreement_source(args.disagreement_with, args.image, model_class_map(segmenter.classes), field,
+                                  encoding=args.disagreement_encoding)
     reporter.emit("info", message=f"predicting with {segmenter.provider}", provider=segmenter.provider)
     predict = predict_resampled if args.resample else predict_raster
     with plan.writing(), _confidence_for_polygons(args, out) as confidence:
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace, reporter) -> dict:
         if disagreement_out is not None:
             outputs.update(write_disagreement(out, args.disagreement_with, disagreement_out,
                                               class_map=model_class_map(segmenter.classes), field=field,
-                                              reporter=reporter))
+                                              encoding=args.disagreement_encoding, reporter=reporter))
     outputs["provider"] = segmenter.provider
     return outputs
 

@@ -602,6 +602,11 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <source>The report is written as a GeoPackage: give a .gpkg file</source>
         <translation>レポートはGeoPackageとして書き出されます：.gpkgファイルを指定してください</translation>
     </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Attribute encoding of the existing map</source>
+        <translation>既存の地図の属性エンコーディング</translation>
+    </message>
 </context>
 <context>
     <name>NoisySegAnnotation</name>

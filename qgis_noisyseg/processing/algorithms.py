@@ -346,7 +346,7 @@ class PredictAlgorithm(BackendAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:  # noqa: N802
         for dest in ("model", "image", "extent", "tile", "overlap", "batch_size", "device", "threads", "resample",
-                     "nodata", "disagreement_with", "disagreement_field", "confidence", "confidence_dtype",
+                     "nodata", "disagreement_with", "disagreement_field", "disagreement_encoding", "confidence", "confidence_dtype",
                      "probabilities", "disagreement_out", "out", "force"):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputRasterLayer("DISAGREEMENT", tr("Disagreement")))

@@ -298,6 +298,9 @@ class PredictOptions(OnnxDeviceGroup, OverwriteGroup):
                                                "the field the model was trained from)", advanced=True,
                                                label=QT_TRANSLATE_NOOP("NoisySeg", "Class field of the existing map (default: "
                                                                     "the one the model was trained from)"))
+    disagreement_encoding: Optional[str] = option("--disagreement-encoding", None, "attribute encoding of a vector "
+                                                  "map (default: as declared, UTF-8 detected)", advanced=True,
+                                                  label=QT_TRANSLATE_NOOP("NoisySeg", "Attribute encoding of the existing map"))
     extent: Optional[list] = option("--extent", None, "predict only this extent, in the image's CRS", type=float,
                                     nargs=4, metavar=("XMIN", "YMIN", "XMAX", "YMAX"), kind="extent",
                                     label=QT_TRANSLATE_NOOP("NoisySeg", "Extent (default: the whole image)"))

@@ -117,6 +117,16 @@ REFUSED = [
     Refused("export-encoding-with-a-typo", lambda w: export(w, w / "scene" / "latin.shp", "crop", "--encoding",
                                                             "latin-01"), "is not a known text encoding",
             lambda w: latin_shapefile(w / "scene")),
+    Refused("predict-disagreement-wrong-encoding",
+            lambda w: ["predict", "--model", w / "model.onnx", "--image", w / "scene" / "RGB_small.tif", "--out",
+                       w / "p.tif", "--disagreement-with", w / "scene" / "latin.shp", "--disagreement-field", "crop",
+                       "--disagreement-encoding", "UTF-8"],
+            "not UTF-8 text", lambda w: latin_shapefile(w / "scene", cpg=None)),
+    Refused("predict-disagreement-unknown-encoding",
+            lambda w: ["predict", "--model", w / "model.onnx", "--image", w / "scene" / "RGB_small.tif", "--out",
+                       w / "p.tif", "--disagreement-with", w / "scene" / "latin.shp", "--disagreement-field", "crop",
+                       "--disagreement-encoding", "klingon"],
+            "'klingon' is not a known text encoding", lambda w: latin_shapefile(w / "scene")),
     Refused("export-split-nan", lambda w: export(w, w / "scene" / OLD_MAP, "AfgKode", "--split", "0.8,nan,0.1"),
             "--split", lambda w: None),
     Refused("export-split-inf", lambda w: export(w, w / "scene" / OLD_MAP, "AfgKode", "--split", "inf,0.1,0.1"),
@@ -213,3 +223,19 @@ def test_unclosed_rings_in_predicts_disagreement_layer(inputs: Path, run_cli):
     assert outputs["disagreement_geometries_repaired"] > 0 and outputs["disagreement_geometries_skipped"] == 0
     with rasterio.open(inputs / "a_disagreement.tif") as a, rasterio.open(inputs / "b_disagreement.tif") as b:
         np.testing.assert_array_equal(a.read(1), b.read(1))
+
+
+def test_predicts_disagreement_layer_decodes_with_the_given_encoding(inputs: Path, run_cli):
+    """A latin-1 map with no .cpg: the same command is refused with --disagreement-encoding UTF-8
+    and succeeds with latin-1, so the option is what decodes the map."""
+    latin_shapefile(inputs / "scene", cpg=None)
+
+    def predict(encoding: str, out: str):
+        return run_cli("predict", "--model", inputs / "model.onnx", "--image", inputs / "scene" / "RGB_small.tif",
+                       "--out", inputs / out, "--disagreement-with", inputs / "scene" / "latin.shp",
+                       "--disagreement-field", "crop", "--disagreement-encoding", encoding)
+
+    assert predict("UTF-8", "a.tif").code == 2 and not (inputs / "a.tif").exists()
+    result = predict("latin-1", "b.tif")
+    assert result.code == 0, result.err
+    assert (inputs / "b_disagreement.tif").is_file()
