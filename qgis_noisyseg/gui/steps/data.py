@@ -258,8 +258,9 @@ class DataStep(StepPage):
             self._image_nodata_hint()
 
     def _image_nodata_hint(self) -> None:
-        """What nodata the chosen image has, found as export will find it (core.nodata, no torch):
-        the file's tag, alpha band or mask, or a black or white border with its share of pixels."""
+        """What the chosen image's file declares as nodata (its tag, alpha band or mask, read with
+        GDAL), or what the Nodata field sets; a black or white border is export's to find (the
+        backend's core.nodata), and the line then says what export recorded."""
         image = self.image.currentLayer()
         if image is None:
             self.nodata_detected.setText("")
