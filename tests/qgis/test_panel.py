@@ -9,11 +9,13 @@ import stat
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from qgis.core import Qgis, QgsPalettedRasterRenderer
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QTableWidgetSelectionRange
 
+from qgis_noisyseg.core.metrics import miou
 from qgis_noisyseg.gui import annotation
 from qgis_noisyseg.gui.panel import NoisySegDock
 from qgis_noisyseg.gui.runner import Step
@@ -134,7 +136,10 @@ def test_panel_drives_the_whole_workflow(dock, project, qgis_iface, tmp_path):
     pretrained_config = json.loads((Path(run["path"]) / "config.json").read_text())
     assert not pretrained_config["training"]["class_weights"]
     assert set(finetuned["metrics"]) == {"fine-tuned", "pretrained", "scratch"}
-    assert all(0.0 <= m["miou"] <= 1.0 and m["tiles"] == 2 for m in finetuned["metrics"].values())
+    for m in finetuned["metrics"].values():  # each score is that of the check tiles' own confusion matrices
+        matrices = np.array([t["confusion_matrix"] for t in m["per_tile"]])
+        assert m["tiles"] == 2 and m["miou"] == pytest.approx(miou(matrices.sum(axis=0)), abs=1e-6)
+    assert dock.status.text().startswith(f"Fine-tuned: check mIoU {finetuned['metrics']['fine-tuned']['miou']:.2f}")
     assert all([t["id"] for t in m["per_tile"]] == sorted(checks) for m in finetuned["metrics"].values())
     assert dock.finetune_step.metrics.columnCount() == 4  # score, then the three models
     assert dock.finetune_step.metrics_caption.text().startswith("On 2 check tiles (")
