@@ -30,6 +30,15 @@ def wait_for_job(dock, timeout_s: float = 300.0) -> str:
     return dock.status.text()
 
 
+def close_dock(dock) -> None:
+    """A test's dock closed as QGIS closes it: a running job cancelled and waited for first."""
+    if dock.runner.busy:
+        dock.cancel()
+        wait_for_job(dock)
+    dock.shutdown()
+    dock.deleteLater()
+
+
 def load_denmark(project: QgsProject) -> tuple[QgsRasterLayer, QgsVectorLayer]:
     image = QgsRasterLayer(str(DENMARK / "RGB_small.tif"), "Sentinel-2 RGB")
     old_map = QgsVectorLayer(str(DENMARK / "marker_small_c31bc47.shp"), "old parcel map", "ogr")

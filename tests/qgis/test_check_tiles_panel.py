@@ -23,7 +23,7 @@ from qgis_noisyseg.gui import annotation
 from qgis_noisyseg.gui.panel import MIN_WIDTH, NoisySegDock
 from qgis_noisyseg.gui.runner import Step
 from tests.conftest import REPO
-from tests.qgis.panel_helpers import SCREENSHOTS, load_denmark, save_screenshot, wait_for_job
+from tests.qgis.panel_helpers import SCREENSHOTS, close_dock, load_denmark, save_screenshot, wait_for_job
 from tests.qgis.test_panel import export
 
 CHECK_TILES = 6
@@ -61,11 +61,7 @@ def dock(qgis_iface, project, tmp_path):
     dock.resize(MIN_WIDTH, 1100)  # the dock's default width, as the screenshots show it
     dock.data_step.work_folder.setFilePath(str(tmp_path / "work"))
     yield dock
-    if dock.runner.busy:
-        dock.cancel()
-        wait_for_job(dock)
-    dock.shutdown()
-    dock.deleteLater()
+    close_dock(dock)
 
 
 def shoot(dock, name: str, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from qgis_noisyseg.gui.panel import NoisySegDock
 from qgis_noisyseg.gui.runner import Step
 from qgis_noisyseg.inference import OnnxSegmenter
 from tests.conftest import DENMARK
-from tests.qgis.panel_helpers import load_denmark, save_screenshot, wait_for_job, wait_until
+from tests.qgis.panel_helpers import close_dock, load_denmark, save_screenshot, wait_for_job, wait_until
 
 # NOISYSEG_SCREENSHOT_EPOCHS=10 trains long enough for the pictures in docs/screenshots/ to show real curves.
 EPOCHS = int(os.environ.get("NOISYSEG_SCREENSHOT_EPOCHS", "1"))
@@ -36,11 +36,7 @@ def dock(qgis_iface, project, tmp_path):
     dock.data_step.work_folder.setFilePath(str(tmp_path / "work"))
     qgis_iface.messageBar().clear_messages()
     yield dock
-    if dock.runner.busy:
-        dock.cancel()
-        wait_for_job(dock)
-    dock.shutdown()
-    dock.deleteLater()
+    close_dock(dock)
 
 
 def configure_data_step(dock, old_map) -> None:

@@ -13,7 +13,7 @@ from qgis.core import QgsProcessingException, QgsRasterLayer, QgsVectorLayer
 
 from qgis_noisyseg.gui.panel import NoisySegDock
 from tests.conftest import OLD_MAP
-from tests.qgis.panel_helpers import wait_for_job
+from tests.qgis.panel_helpers import close_dock, wait_for_job
 from tests.file_state import assert_unchanged, copy_scene, snapshot
 
 
@@ -82,11 +82,7 @@ def dock(qgis_iface, project, tmp_path):
     dock.confirm = lambda _question: True  # the operator clicks "Yes, replace"
     qgis_iface.messageBar().clear_messages()
     yield dock
-    if dock.runner.busy:
-        dock.cancel()
-        wait_for_job(dock)
-    dock.shutdown()
-    dock.deleteLater()
+    close_dock(dock)
 
 
 def test_the_panels_confirmed_replace_keeps_a_user_folder_named_dataset(dock, project, tmp_path):

@@ -12,13 +12,33 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from tests.conftest import OLD_MAP, REPO, CliResult
 from tests.file_state import assert_one_line_error, assert_unchanged, copy_scene, snapshot  # noqa: F401  (re-exported)
 from tests.torch_threads import single_thread  # noqa: F401  (autouse)
+
+@dataclass
+class Refused:
+    """A row that must end in exit 2 with one line holding ``message``, with nothing changed
+    under the work folder; ``setup`` prepares the work folder's inputs first."""
+
+    id: str
+    argv: Callable[[Path], list]
+    message: str
+    setup: Callable[[Path], object] = lambda work: None
+
+
+def check_refused(case: Refused, work: Path, run_cli) -> None:
+    case.setup(work)
+    before = snapshot(work)
+    assert_one_line_error(run_cli(*case.argv(work), "--json"), case.message)
+    assert_unchanged(before, snapshot(work))
+
 
 def export_args(scene: Path, out: Path, *extra) -> list:
     return ["export", "--image", scene / "RGB_small.tif", "--labels", scene / OLD_MAP, "--field", "AfgKode",

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import struct
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pyogrio
@@ -23,7 +21,7 @@ import rasterio
 import shapely
 
 from tests.conftest import OLD_MAP
-from tests.robustness.conftest import assert_one_line_error, assert_unchanged, snapshot
+from tests.robustness.conftest import Refused, check_refused
 
 NAMES = ("Græs", "Vårbyg")
 
@@ -98,14 +96,6 @@ def test_a_latin_1_shapefile_with_the_usual_spellings(spelling: str, inputs: Pat
     assert class_names(inputs / "ds") == ["background", *sorted(NAMES)]
 
 
-@dataclass
-class Refused:
-    id: str
-    argv: Callable[[Path], list]
-    message: str
-    setup: Callable[[Path], object]
-
-
 REFUSED = [
     Refused("export-wrong-encoding-utf8", lambda w: export(w, w / "scene" / "latin.shp", "crop", "--encoding", "UTF-8"),
             "not UTF-8 text", lambda w: latin_shapefile(w / "scene", cpg=None)),
@@ -142,11 +132,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c.id for c in REFUSED])
 def test_refused_in_one_line(case: Refused, inputs: Path, run_cli):
-    case.setup(inputs)
-    before = snapshot(inputs)
-    result = run_cli(*case.argv(inputs), "--json")
-    assert_one_line_error(result, case.message)
-    assert_unchanged(before, snapshot(inputs))
+    check_refused(case, inputs, run_cli)
 
 
 @pytest.mark.parametrize("cpg,warned", [(None, False), ("ISO-8859-1", False), ("UTF-8", True), ("CP1252", False)])

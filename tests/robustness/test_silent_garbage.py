@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -19,7 +17,8 @@ import rasterio
 import torch
 
 from tests.conftest import DENMARK, OLD_MAP
-from tests.robustness.conftest import assert_one_line_error, assert_unchanged, snapshot, tiny_training_args
+from tests.robustness.conftest import (Refused, assert_one_line_error, assert_unchanged, check_refused, snapshot,
+                                      tiny_training_args)
 
 
 def nan_checkpoint(work: Path) -> Path:
@@ -67,14 +66,6 @@ def odd_image(work: Path, dtype: str) -> Path:
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data)
     return path
-
-
-@dataclass
-class Refused:
-    id: str
-    argv: Callable[[Path], list]
-    message: str
-    setup: Callable[[Path], object] = lambda work: None
 
 
 def predict(work: Path, image=None, *extra) -> list:
@@ -128,11 +119,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("case", REFUSED, ids=[c.id for c in REFUSED])
 def test_refused_in_one_line(case: Refused, inputs: Path, run_cli):
-    case.setup(inputs)
-    before = snapshot(inputs)
-    result = run_cli(*case.argv(inputs), "--json")
-    assert_one_line_error(result, case.message)
-    assert_unchanged(before, snapshot(inputs))
+    check_refused(case, inputs, run_cli)
 
 
 def test_a_resumed_run_keeps_its_own_settings(inputs: Path, run_cli):
