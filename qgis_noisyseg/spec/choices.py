@@ -14,7 +14,7 @@ AUTO = "auto"
 TRANSFER_PARTS = {"encoder": ("encoder",), "encoder+decoder": ("encoder", "decoder"),
                   "all": ("encoder", "decoder", "head")}
 TRANSFERS = (AUTO, *TRANSFER_PARTS)
-LOSSES = ("ce", "sce", "bootstrap")
+LOSSES = ("ce", "sce", "bootstrap", "ce+dice", "confident")
 SCHEDULES = ("cosine", "onecycle")
 NORMALIZATIONS = ("image", "dataset")
 TRAINING_DEVICES = ("auto", "cpu", "cuda", "mps")

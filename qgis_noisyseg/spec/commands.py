@@ -101,9 +101,10 @@ class TrainingGroup(TrainingDeviceGroup, RunOutputGroup):
                        label=QT_TRANSLATE_NOOP("NoisySeg", "Seed"))
     label_smoothing: float = option("--label-smoothing", 0.0, "cross-entropy label smoothing", type=float,
                                     minimum=0.0, below=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Label smoothing"), advanced=True)
-    loss: str = option("--loss", "ce", "ce (default); sce (symmetric cross-entropy) or bootstrap (hard "
-                       "bootstrapping): robust to noisy labels", choices=C.LOSSES,
-                       label=QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce and bootstrap are robust to noisy labels)"), advanced=True)
+    loss: str = option("--loss", "ce", "ce (default); sce (symmetric cross-entropy), bootstrap (hard "
+                       "bootstrapping) or confident (trains on the most plausible pixels of each class): robust "
+                       "to noisy labels; ce+dice adds the Dice loss", choices=C.LOSSES,
+                       label=QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce, bootstrap and confident are robust to noisy labels)"), advanced=True)
     class_weights: bool = option("--class-weights", False, "weight the loss by inverse class frequency of the train "
                                  "tiles", label=QT_TRANSLATE_NOOP("NoisySeg", "Weight the loss by inverse class frequency"),
                                  advanced=True)
@@ -504,8 +505,8 @@ class StudyOptions(TrainingDeviceGroup, OverwriteGroup):
                                 cli_only=STUDY)
     pretrain_label_smoothing: float = option("--pretrain-label-smoothing", 0.0, "label smoothing of noisy pretraining",
                                              type=float, minimum=0.0, below=1.0, cli_only=STUDY)
-    pretrain_loss: str = option("--pretrain-loss", "ce", "loss of noisy pretraining: ce (default), sce or bootstrap "
-                                "(robust to label noise)", choices=C.LOSSES, cli_only=STUDY)
+    pretrain_loss: str = option("--pretrain-loss", "ce", "loss of noisy pretraining: ce (default), sce, bootstrap or "
+                                "confident (robust to label noise), or ce+dice", choices=C.LOSSES, cli_only=STUDY)
     class_weights: bool = option("--class-weights", False, "weight the loss by inverse class frequency, in pretraining "
                                  "and fine-tuning", cli_only=STUDY)
     tiles_with: Optional[str] = option("--tiles-with", None, "draw the K clean tiles among those whose labels contain "
