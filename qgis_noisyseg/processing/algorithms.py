@@ -141,6 +141,8 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
             return self.output_folder(parameters, context, name)
         if kind in ("rasterDestination", "vectorDestination"):
             return self.parameterAsOutputLayer(parameters, name, context)
+        if kind == "fileDestination":
+            return self.parameterAsFileOutput(parameters, name, context)
         if kind == "file":
             return self.parameterAsFile(parameters, name, context)
         return self.parameterAsString(parameters, name, context)

@@ -12,7 +12,8 @@ from typing import Any, Optional
 
 from qgis.core import (QgsProcessing, QgsProcessingParameterBoolean, QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterField,
-                       QgsProcessingParameterFile, QgsProcessingParameterFolderDestination,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterMapLayer, QgsProcessingParameterMultipleLayers,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
@@ -47,6 +48,10 @@ def parameter(option: Option, name: Optional[str] = None, description: Optional[
         made = QgsProcessingParameterFile(name, text, extension=option.extension, optional=optional)
     elif kind == "folder-out":
         made = QgsProcessingParameterFolderDestination(name, text, optional=optional)
+    elif kind == "file-out":
+        file_filter = f"{option.extension.upper()} (*.{option.extension})" if option.extension else ""
+        made = QgsProcessingParameterFileDestination(name, text, file_filter, optional=optional,
+                                                     createByDefault=not optional)
     elif kind == "raster-out":
         made = QgsProcessingParameterRasterDestination(name, text, optional=optional,
                                                        createByDefault=not optional)

@@ -385,29 +385,30 @@ class CompareMapOptions(OverwriteGroup):
 
 @dataclass(kw_only=True)
 class SuggestOptions(OnnxDeviceGroup):
-    model: Optional[str] = option("--model", None, "model.onnx from `noisyseg export-onnx`", required=True,
-                                  cli_only="the panel's annotate step suggests")
+    model: Optional[str] = option("--model", None, "model.onnx from `noisyseg export-onnx`", required=True, kind="file",
+                                  extension="onnx", label=QT_TRANSLATE_NOOP("NoisySeg", "Model (model.onnx)"))
     data: Optional[str] = option("--data", None, "dataset folder whose tiles are ranked (its masks are the noisy "
-                                 "labels)", required=True, cli_only="the panel's annotate step suggests")
+                                 "labels)", required=True, kind="folder",
+                                 label=QT_TRANSLATE_NOOP("NoisySeg", "Dataset folder (its masks are the noisy labels)"))
     top: int = option("--top", 10, "how many tiles to suggest", type=int, minimum=1,
-                      cli_only="the panel's annotate step suggests")
+                      label=QT_TRANSLATE_NOOP("NoisySeg", "Tiles to suggest"))
     by: str = option("--by", "both", "score: 1 - mean confidence, disagreement with the noisy mask, or their mean "
-                     "(default both)", choices=C.SUGGEST_BY, cli_only="the panel's annotate step suggests")
+                     "(default both)", choices=C.SUGGEST_BY,
+                     label=QT_TRANSLATE_NOOP("NoisySeg", "Rank by (both: the mean of 1 - confidence and disagreement)"))
     split: str = option("--split", "all", "tiles to rank", choices=("all", "train", "val", "test"),
-                        cli_only="the panel's annotate step suggests")
-    out: Optional[str] = option("--out", None, "also write every tile's scores to this JSON file",
-                                cli_only="the panel's annotate step suggests")
+                        label=QT_TRANSLATE_NOOP("NoisySeg", "Split of the tiles to rank"))
+    out: Optional[str] = option("--out", None, "also write every tile's scores to this JSON file", kind="file-out",
+                                extension="json", label=QT_TRANSLATE_NOOP("NoisySeg", "Scores of every tile (JSON)"))
     nodata: Optional[str] = option("--nodata", None, "also treat pixels of this value in every band as nodata; 'none': "
                                    "every pixel is data (default: the tiles' own masks, from export)",
-                                   metavar="VALUE|none", cli_only="the panel's annotate step suggests")
+                                   metavar="VALUE|none", advanced=True,
+                                   label=QT_TRANSLATE_NOOP("NoisySeg", "Nodata value of the image (a number or none)"))
     aoi: Optional[str] = option("--aoi", None, AOI_HELP + "; only tiles that meet it are ranked, on their pixels "
-                                "inside it", metavar="FILE[:LAYER]", cli_only="the panel's annotate step suggests")
+                                "inside it", metavar="FILE[:LAYER]", kind="aoi",
+                                label=QT_TRANSLATE_NOOP("NoisySeg", "Area of interest (polygons, any CRS): only tiles "
+                                                        "that meet it are ranked, on their pixels inside it"))
     batch_size: int = option("--batch-size", 8, "tiles per batch", type=int, minimum=1,
-                             cli_only="the panel's annotate step suggests")
-    device: str = option("--device", "auto", "onnxruntime's execution provider", choices=C.ONNX_DEVICES,
-                         cli_only="the panel's annotate step suggests")
-    threads: Optional[int] = option("--threads", None, "CPU threads for onnxruntime (default: all cores)", type=int,
-                                    minimum=1, cli_only="the panel's annotate step suggests")
+                             label=QT_TRANSLATE_NOOP("NoisySeg", "Batch size (tiles)"))
 
 
 @dataclass(kw_only=True)

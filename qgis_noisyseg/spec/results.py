@@ -1,5 +1,5 @@
-"""Typed views of what the backend reports: progress events and the results of export and of a
-training run. The JSON keys are read here, once, rather than by key across the layers."""
+"""Typed views of what the backend reports: progress events and the results of export, of a
+training run and of suggest. The JSON keys are read here, once, rather than by key across the layers."""
 
 from __future__ import annotations
 
@@ -105,6 +105,38 @@ class TrainingResult:
     def to_outputs(self) -> dict:
         return {"model": self.model, "last": self.last, "history": self.history, "epochs": self.epochs,
                 "final_loss": self.final_loss, "final_val_miou": self.final_val_miou, **self.metrics}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One tile ``suggest`` ranks: its score (higher: correct it first), its mean confidence and
+    its disagreement with the noisy mask (None where it has no labelled pixel)."""
+
+    tile_id: str
+    split: str
+    score: float
+    confidence: Optional[float]
+    disagreement: Optional[float]
+
+
+@dataclass(frozen=True)
+class SuggestResult:
+    """The outputs of suggest: the ``--top`` tiles by score, best first, the ``--out`` file (or
+    None) and how many tiles were scored."""
+
+    suggestions: tuple
+    file: Optional[str]
+    tiles_scored: int
+
+    @classmethod
+    def from_outputs(cls, outputs: dict) -> "SuggestResult":
+        suggestions = tuple(Suggestion(tile_id=str(s["tile_id"]), split=str(s.get("split") or ""),
+                                       score=float(s["score"]), confidence=_float(s.get("confidence")),
+                                       disagreement=_float(s.get("disagreement")))
+                            for s in outputs.get("suggestions") or [])
+        file = outputs.get("file")
+        return cls(suggestions=suggestions, file=None if file is None else str(file),
+                   tiles_scored=int(outputs.get("tiles_scored") or 0))
 
 
 def _float(value: Any) -> Optional[float]:

@@ -10,13 +10,19 @@ import pytest
 from qgis.core import QgsProcessingParameterDefinition, QgsProcessingParameterNumber, QgsProject
 from qgis.PyQt.QtWidgets import QComboBox, QSpinBox
 
-from qgis_noisyseg.processing.algorithms import ALGORITHMS
-from qgis_noisyseg.processing.vector_algorithms import VECTOR_ALGORITHMS
+from qgis_noisyseg.processing.provider import ALL_ALGORITHMS
 from qgis_noisyseg.spec import choices as C
 from qgis_noisyseg.spec.commands import COMMANDS, STUDIES, ExportOptions, FinetuneOptions, PretrainOptions
 from qgis_noisyseg.spec.fields import option_named, options_of
 
-WITH_ALGORITHM = {algorithm.command: algorithm for algorithm in ALGORITHMS + VECTOR_ALGORITHMS}
+WITH_ALGORITHM = {algorithm.command: algorithm for algorithm in ALL_ALGORITHMS}
+# The commands that have no Processing algorithm, on purpose: study tools, the panel's own steps, env.
+WITHOUT_ALGORITHM = {"analyze", "clean", "corrupt", "demo", "env", "evaluate", "export-onnx"}
+
+
+def test_every_command_has_an_algorithm_or_is_listed_without_one():
+    assert set(COMMANDS) - set(WITH_ALGORITHM) == WITHOUT_ALGORITHM
+    assert "suggest" in WITH_ALGORITHM
 
 
 def initialised(algorithm_class):
@@ -36,7 +42,7 @@ def test_every_option_is_a_processing_parameter_or_cli_only(qgis_app, command):
     assert offered_but_cli_only == []
 
 
-@pytest.mark.parametrize("command", sorted(set(COMMANDS) - set(WITH_ALGORITHM)))
+@pytest.mark.parametrize("command", sorted(WITHOUT_ALGORITHM))
 def test_a_command_without_an_algorithm_marks_every_option_cli_only(command):
     assert [o.flag for o in options_of(COMMANDS[command]) if not o.cli_only] == []
 
@@ -72,6 +78,8 @@ def test_the_missing_processing_options_are_there(qgis_app):
     assert {"LOSS"} <= names["pretrain"]
     assert {"LOSS", "TILES_WITH"} <= names["finetune"]
     assert {"PROBABILITIES", "CONFIDENCE_DTYPE", "DISAGREEMENT_OUT"} <= names["predict"]
+    assert {"MODEL", "DATA", "TOP", "BY", "SPLIT", "AOI", "NODATA", "BATCH_SIZE", "DEVICE", "THREADS",
+            "SCORES"} == names["suggest"]
 
 
 @pytest.fixture

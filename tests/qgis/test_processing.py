@@ -24,7 +24,7 @@ from tests.conftest import DENMARK, REPO
 from tests.inference.inference_helpers import CRS, TRANSFORM, conv_model, metadata, smooth_image, write_image
 
 ALGORITHMS = ["noisyseg:compare-map", "noisyseg:export", "noisyseg:finetune", "noisyseg:predict", "noisyseg:pretrain",
-              "noisyseg:vectorize"]
+              "noisyseg:suggest", "noisyseg:vectorize"]
 CLASSES = [{"id": 0, "name": "background", "color": "#000000", "values": []},
            {"id": 1, "name": "barley", "color": "#e6c35c", "values": ["barley"]},
            {"id": 2, "name": "wheat", "color": "#4daf4a", "values": ["wheat"]}]
