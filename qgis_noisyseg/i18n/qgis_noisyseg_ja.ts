@@ -419,11 +419,6 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
     </message>
     <message>
         <location filename="../spec/commands.py"/>
-        <source>Loss (sce and bootstrap are robust to noisy labels)</source>
-        <translation>損失関数（sce と bootstrap はノイズのあるラベルに強い）</translation>
-    </message>
-    <message>
-        <location filename="../spec/commands.py"/>
         <source>Encoder weights (a .pth file, imagenet or none)</source>
         <translation>エンコーダーの重み（.pth ファイル、imagenet または none）</translation>
     </message>
@@ -606,6 +601,65 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <location filename="../spec/commands.py"/>
         <source>Attribute encoding of the existing map</source>
         <translation>既存の地図の属性エンコーディング</translation>
+    </message>
+    <message>
+        <location filename="../processing/suggest_algorithm.py"/>
+        <source>Suggest tiles to correct</source>
+        <translation>修正するタイルを提案</translation>
+    </message>
+    <message>
+        <location filename="../processing/suggest_algorithm.py"/>
+        <source>Ranks the tiles of a dataset from “Export noisy dataset” by how much a model.onnx doubts them: 1 - its mean confidence, its disagreement with the noisy mask, or the mean of the two. Correct the highest first, then fine-tune on them.
+With an area of interest (polygons, any CRS) only the tiles that meet it are ranked, on their pixels inside it.
+The suggested tiles are written as polygons in the dataset's CRS, best first (rank 1), with their score, confidence and disagreement; the optional JSON file holds every tile's scores. Needs no torch: onnxruntime only.</source>
+        <translation>「ノイジーデータセットをエクスポート」で作ったデータセットのタイルを、model.onnx の自信のなさで順位付けします：1 - 平均確信度、ノイズのあるマスクとの不一致、またはその二つの平均。上位のタイルから修正し、それらでファインチューニングします。
+対象範囲（ポリゴン、任意のCRS）を与えると、それと交わるタイルだけを、範囲内の画素で順位付けします。
+提案されたタイルは、データセットのCRSのポリゴンとして、スコアの高い順（rank 1 が最初）に、スコア、確信度、不一致とともに書き出されます。任意のJSONファイルには全タイルのスコアが入ります。torch は不要で、onnxruntime だけで動きます。</translation>
+    </message>
+    <message>
+        <location filename="../processing/suggest_algorithm.py"/>
+        <source>Suggested tiles</source>
+        <translation>提案されたタイル</translation>
+    </message>
+    <message>
+        <location filename="../processing/suggest_algorithm.py"/>
+        <source>Tiles scored</source>
+        <translation>スコアを付けたタイル数</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Loss (sce, bootstrap and confident are robust to noisy labels)</source>
+        <translation>損失関数（sce、bootstrap、confident はノイズのあるラベルに強い）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Dataset folder (its masks are the noisy labels)</source>
+        <translation>データセットフォルダ（そのマスクがノイズのあるラベル）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Tiles to suggest</source>
+        <translation>提案するタイル数</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Rank by (both: the mean of 1 - confidence and disagreement)</source>
+        <translation>順位付けの基準（both：1 - 確信度と不一致の平均）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Split of the tiles to rank</source>
+        <translation>順位付けするタイルの分割</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Scores of every tile (JSON)</source>
+        <translation>全タイルのスコア（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../spec/commands.py"/>
+        <source>Area of interest (polygons, any CRS): only tiles that meet it are ranked, on their pixels inside it</source>
+        <translation>対象範囲（ポリゴン、任意のCRS）：交わるタイルのみ、範囲内の画素で順位付け</translation>
     </message>
 </context>
 <context>
