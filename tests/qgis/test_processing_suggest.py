@@ -15,7 +15,8 @@ import pyogrio
 import pytest
 import shapely
 from affine import Affine
-from qgis.core import QgsFeature, QgsGeometry, QgsProcessingException, QgsProject, QgsVectorLayer
+from qgis.core import (QgsFeature, QgsGeometry, QgsProcessingException, QgsProcessingFeedback, QgsProject,
+                       QgsVectorLayer)
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_geom
 
@@ -191,3 +192,22 @@ def test_an_aoi_off_the_dataset_ends_with_the_cli_s_message(provider, dataset, m
                                             "OUTPUT": str(tmp_path / "suggested.gpkg")})
     assert str(error.value) == message
     assert not (tmp_path / "suggested.gpkg").exists()
+
+
+def test_suggest_reports_progress_and_cancel_stops_it(provider, dataset, model, tmp_path):
+    tiles = len(manifest_of(dataset)["tiles"])
+    feedback = QgsProcessingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    processing.run("noisyseg:suggest", {"MODEL": str(model), "DATA": str(dataset), "BATCH_SIZE": 8,
+                                        "OUTPUT": str(tmp_path / "suggested.gpkg")}, feedback=feedback)
+    batches = [100.0 * min(done, tiles) / tiles for done in range(8, tiles + 8, 8)]  # one per batch of 8 tiles
+    assert len(batches) > 1 and sorted(set(progress)) == pytest.approx(batches)
+
+    cancelling = QgsProcessingFeedback()
+    cancelling.progressChanged.connect(lambda _progress: cancelling.cancel())
+    with pytest.raises(QgsProcessingException, match="cancelled"):
+        processing.run("noisyseg:suggest", {"MODEL": str(model), "DATA": str(dataset), "BATCH_SIZE": 1,
+                                            "SCORES": str(tmp_path / "cancelled.json"),
+                                            "OUTPUT": str(tmp_path / "cancelled.gpkg")}, feedback=cancelling)
+    assert not (tmp_path / "cancelled.gpkg").exists() and not (tmp_path / "cancelled.json").exists()
