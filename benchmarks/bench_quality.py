@@ -66,7 +66,8 @@ SETTINGS = {
 }
 # Experiments (docs/results.md): extra flags for every pretraining / fine-tuning run.
 # "pretrain": every pretraining; "finetune": every fine-tuning; "pretrained" / "scratch": the
-# fine-tunings of one init; "patch": an experiment that is not an option (see ``_patch``).
+# fine-tunings of one init; "settings": the study's TrainingSettings fields ("$NAME": that
+# environment variable, default "imagenet"); "patch": an experiment that is not an option (see ``_patch``).
 # The experiments of docs/results.md ran when the defaults were those of ``before`` (their flags
 # on top of those); run now, they add to the new defaults.
 VARIANTS: dict[str, dict] = {
@@ -83,6 +84,11 @@ VARIANTS: dict[str, dict] = {
     "ce_dice": {"pretrain": ["--loss", "ce+dice"]},
     "ce_dice_all": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--loss", "ce+dice"]},
     "confident": {"pretrain": ["--loss", "confident"]},
+    # Issue 15: does starting from ImageNet weights help? They need torchvision's width (64); "width64"
+    # is the same without them. NOISYSEG_ENCODER_WEIGHTS names a local .pth (default: download).
+    "width64": {"settings": {"base_width": 64}},
+    "imagenet": {"settings": {"base_width": 64, "encoder_weights": "$NOISYSEG_ENCODER_WEIGHTS"}},
+    "ce_dice_warmup": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--warmup", 0.1]},
     "image": {"pretrain": ["--normalization", "image"], "finetune": ["--normalization", "image"]},
     "tile_norm": {"patch": "tile_norm"},
     "percentile": {"patch": "percentile"},
@@ -269,8 +275,9 @@ def make_settings(case: str, variant: str):
             flags = extra.get("finetune", []) + extra.get("pretrained" if init else "scratch", [])
             return dataclasses.replace(options, **fields(flags))
 
-    settings = Settings(**COMMON, **SETTINGS[case])
-    return settings
+    overrides = {key: os.environ.get(value[1:], "imagenet") if str(value).startswith("$") else value
+                 for key, value in extra.get("settings", {}).items()}
+    return Settings(**{**COMMON, **SETTINGS[case], **overrides})
 
 
 def run_case(case: str, out: Path, variant: str = "defaults") -> dict:
@@ -362,7 +369,9 @@ def run(out: Path, cases=CASES, variant: str = "defaults", jobs: int = 2) -> dic
                 if proc.returncode:
                     failed.append(case)
     if failed:
-        raise RuntimeError(f"bench quality: case(s) {', '.join(failed)} failed; see {out}/{variant}_<case>.log")
+        last = {case: (out / f"{variant}_{case}.log").read_text(errors="replace").strip().splitlines()[-1:] for case in failed}
+        raise RuntimeError("bench quality: " + "; ".join(f"{case} failed: {(last[case] or ['(no output)'])[0]}"
+                                                         for case in failed) + f" (logs: {out}/{variant}_<case>.log)")
     summaries = [json.loads((out / variant / f"{case}.summary.json").read_text()) for case in cases]
     result = {"variant": variant, "flags": VARIANTS[variant], "cases": summaries,
               "wall_seconds": round(time.perf_counter() - started, 1),
@@ -466,7 +475,11 @@ def main() -> int:
     unknown = [c for c in cases if c not in CASES]
     if unknown:
         parser.error(f"unknown case {unknown[0]}; choose from {', '.join(CASES)}")
-    print(report(run(Path(args.out), cases, args.variant, args.jobs)))
+    try:
+        print(report(run(Path(args.out), cases, args.variant, args.jobs)))
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     return 0
 
 
