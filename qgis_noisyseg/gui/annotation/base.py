@@ -41,7 +41,6 @@ class AnnotationPackage:
     tiles: QgsVectorLayer
 
 
-
 def open_dataset(dataset_dir: PathLike) -> Dataset:
     """The noisy dataset's manifest, read and checked by core/dataset.py (no raster is read);
     a folder that is no dataset, or a damaged manifest, is an AnnotationError of one line."""
@@ -115,7 +114,6 @@ def _fids_of(tiles: QgsVectorLayer, tile_ids: Iterable[str]) -> dict[str, int]:
     if unknown:
         raise AnnotationError(tr("Tiles {} are not in layer {}").format(", ".join(unknown[:5]), tiles.name()))
     return {tile_id: fids[tile_id] for tile_id in tile_ids}
-
 
 
 def _python(value):

@@ -186,7 +186,6 @@ def _save_default_style(layer: QgsVectorLayer) -> None:
         raise AnnotationError(tr("Cannot save the style of {} into the GeoPackage: {}").format(layer.name(), error))
 
 
-
 def clean_layer_uri(package: AnnotationPackage) -> str:
     """``FILE.gpkg:clean_labels``, as the backend's ``--labels`` takes it."""
     return f"{package.path}:{CLEAN_LAYER}"
