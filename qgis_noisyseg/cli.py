@@ -99,18 +99,11 @@ def given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> froze
     return frozenset(given)
 
 
-def command_of(options) -> str:
-    """The command whose options class ``options`` is an instance of (spec/commands.py)."""
-    from .spec.commands import COMMANDS
-
-    return next(name for name, spec in COMMANDS.items() if type(options) is spec)
-
-
 def command_line_of(options) -> list[str]:
     """``noisyseg COMMAND ARGS``: the command line that gives ``options`` (for run folders and reports)."""
-    from .spec.fields import to_argv
+    from .spec.commands import command_argv
 
-    return ["noisyseg", command_of(options), *to_argv(options)]
+    return ["noisyseg", *command_argv(options)]
 
 
 def run_options(options, reporter) -> dict:
@@ -119,6 +112,7 @@ def run_options(options, reporter) -> dict:
     values are checked as the CLI checks them (SpecError), the command line the CLI would have
     run is recorded (``command_line``, for run folders), and the options that differ from their
     defaults count as given (``--resume`` honours or refuses exactly those)."""
+    from .spec.commands import command_of
     from .spec.fields import options_of, validate
 
     command = command_of(options)

@@ -3,9 +3,9 @@
 - ``spec/`` uses the standard library only;
 - ``bridge/`` uses ``spec/`` (and QGIS);
 - ``gui/``, ``processing/`` and the plugin import only ``spec/``, ``bridge/`` and ``core.classes``
-  (besides themselves), plus ``core.check_tiles`` and ``core.metrics`` (numpy only: drawing check
-  tiles and the bootstrap of their scores), so nothing the QGIS side loads can reach torch,
-  rasterio or the backend;
+  (besides themselves), plus ``core.check_tiles``, ``core.metrics`` and ``core.dataset`` (numpy
+  only at import time: drawing check tiles, the bootstrap of their scores, the dataset's manifest),
+  so nothing the QGIS side loads can reach torch, rasterio or the backend;
 - the backend never imports the QGIS side (bridge.process, standard library only, excepted).
 
 tests/qgis/test_plugin_smoke.py keeps checking, at run time, that QGIS never loads torch.
@@ -14,6 +14,7 @@ tests/qgis/test_plugin_smoke.py keeps checking, at run time, that QGIS never loa
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "qgis_noisyseg"
 QGIS_SIDE = ("qgis_noisyseg.gui", "qgis_noisyseg.processing", "qgis_noisyseg.plugin", "qgis_noisyseg.translation")
 # The core modules the QGIS side may use: the standard library and numpy only (numpy ships with QGIS).
-CORE_FOR_QGIS = ("qgis_noisyseg.core.classes", "qgis_noisyseg.core.check_tiles", "qgis_noisyseg.core.metrics")
+CORE_FOR_QGIS = ("qgis_noisyseg.core.classes", "qgis_noisyseg.core.check_tiles", "qgis_noisyseg.core.metrics",
+                 "qgis_noisyseg.core.dataset")
 QGIS_SIDE_MAY_IMPORT = ("qgis_noisyseg.spec", "qgis_noisyseg.bridge", *CORE_FOR_QGIS, *QGIS_SIDE)
 BACKEND_SIDE = ("qgis_noisyseg.backend", "qgis_noisyseg.commands", "qgis_noisyseg.core", "qgis_noisyseg.inference",
                 "qgis_noisyseg.study", "qgis_noisyseg.demo", "qgis_noisyseg.cli")
@@ -139,6 +141,17 @@ def test_the_core_modules_qgis_uses_need_only_the_standard_library_and_numpy(sta
                          if m.split(".")[0] not in (*sys.stdlib_module_names, "numpy")
                          and m != "__future__" and not m.startswith("qgis_noisyseg"))
         assert outside == [], f"{module} imports {outside}"
+
+
+@pytest.mark.parametrize("module", CORE_FOR_QGIS)
+def test_importing_a_core_module_qgis_uses_loads_neither_rasterio_nor_torch(module):
+    """At run time, in a fresh interpreter (rasterio and torch are installed here): the static
+    walk above could miss an import made by a name the walker does not see."""
+    code = (f"import sys, {module}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rasterio', 'torch', 'osgeo')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_walk_sees_relative_and_function_level_imports():

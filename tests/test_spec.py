@@ -15,7 +15,8 @@ from qgis_noisyseg import cli
 from qgis_noisyseg.spec import choices as C
 from qgis_noisyseg.spec.arguments import argument_kwargs, check_namespace
 from qgis_noisyseg.spec.commands import (BUNDLED_DATA, COMMANDS, EXPORT_MAX_TILES, PREDICT_MAX_TILES, STUDIES,
-                                         ExportOptions, FinetuneOptions, PredictOptions, PretrainOptions)
+                                         CleanOptions, EvaluateOptions, ExportOptions, FinetuneOptions, PredictOptions,
+                                         PretrainOptions, command_argv)
 from qgis_noisyseg.spec.fields import SpecError, option_named, options_of, to_argv
 from qgis_noisyseg.spec.results import Event, ExportResult, TrainingResult
 
@@ -166,6 +167,23 @@ def test_the_argv_of_an_options_object_parses_back_to_it(command):
         options = dataclasses.replace(options, k=9)
     args = cli.parse_command_line([*command.split(), *to_argv(options)])
     assert check_namespace(spec, args) == options == cli.check_arguments(args)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_the_panel_s_argv_for_an_options_object_names_its_command_and_parses_back_to_it(command):
+    """The panel's steps run ``command_argv(options)``: the command, then to_argv's arguments."""
+    options = example(COMMANDS[command])
+    assert command_argv(options) == [command, *to_argv(options)]
+    assert cli.check_arguments(cli.parse_command_line(command_argv(options))) == options
+
+
+def test_the_panel_s_argv_leaves_out_the_defaults():
+    assert command_argv(EvaluateOptions(model="run/model.pt", data="clean", split="test")) == \
+        ["evaluate", "--model", "run/model.pt", "--data", "clean"]
+    assert command_argv(CleanOptions(data="noisy", labels="c.gpkg:clean_labels", tiles="c.gpkg:tiles", out="clean",
+                                     val_fraction=0.0, overwrite=True)) == \
+        ["clean", "--data", "noisy", "--labels", "c.gpkg:clean_labels", "--tiles", "c.gpkg:tiles", "--out", "clean",
+         "--overwrite", "--val-fraction", "0.0"]
 
 
 def test_the_backend_s_own_lists_match_the_spec():

@@ -1,4 +1,8 @@
-"""The dataset folder: ``manifest.json`` plus image and mask tiles (see docs/contracts.md)."""
+"""The dataset folder: ``manifest.json`` plus image and mask tiles (see docs/contracts.md).
+
+Importable without rasterio (numpy only): the QGIS side reads the manifest through
+:class:`Dataset` (gui/annotation/); only the methods that read rasters import rasterio.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import rasterio
-from rasterio.errors import RasterioError
 
 from ..spec.names import MANIFEST  # noqa: F401 - importers read it here too
 from .classes import ClassMap
@@ -24,8 +26,19 @@ def mask_profile(transform, crs, size: int) -> dict:
             "crs": crs, "transform": transform, "compress": "zstd", "zstd_level": 1}
 
 
+class NotADataset(UserError):
+    """The folder holds no noisyseg dataset: it is missing, or its manifest.json is missing, is
+    not JSON or is not a dataset manifest. ``detail`` says what was wrong with manifest.json
+    (None when it is another kind of file)."""
+
+    def __init__(self, message: str, detail: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 class Dataset:
-    """A read-only view of a dataset folder."""
+    """A read-only view of a dataset folder: the manifest, checked (``core.validate``), and the
+    tiles' rasters, read on demand."""
 
     def __init__(self, root: str | Path, require: tuple = ("image", "band_stats")) -> None:
         """``require``: the manifest entries the command needs besides classes, tiles and
@@ -33,15 +46,19 @@ class Dataset:
         self.root = Path(root)
         manifest_path = self.root / MANIFEST
         if not self.root.is_dir():
-            raise UserError(f"dataset {self.root} does not exist")
+            raise NotADataset(f"dataset {self.root} does not exist", "no such folder")
         if not manifest_path.is_file():
-            raise UserError(f"{self.root} is not a noisyseg dataset (no {MANIFEST}); create one with `noisyseg export`")
+            raise NotADataset(f"{self.root} is not a noisyseg dataset (no {MANIFEST}); create one with `noisyseg export`",
+                              "missing")
         try:
             self.manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise UserError(f"{manifest_path} is not valid JSON ({exc})") from None
+            raise NotADataset(f"{manifest_path} is not valid JSON ({exc})", f"not valid JSON ({exc})") from None
+        except OSError as exc:
+            raise NotADataset(f"{manifest_path} cannot be read ({exc.strerror}); make it readable",
+                              f"cannot be read ({exc.strerror})") from None
         if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT:
-            raise UserError(f"{manifest_path} is not a noisyseg dataset manifest")
+            raise NotADataset(f"{manifest_path} is not a noisyseg dataset manifest")
         version = self.manifest.get("format_version", 0)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise UserError(f"{manifest_path} was written by a newer qgis_noisyseg (format "
@@ -76,6 +93,9 @@ class Dataset:
         """(pixels [bands, H, W], valid [H, W] bool, mask [H, W] uint8), one open per file,
         checked against the manifest (``core.validate``): a damaged tile is a one-line error
         naming it."""
+        import rasterio
+        from rasterio.errors import RasterioError
+
         try:
             with gdal_damage_reports(self.root, tile, "image"), rasterio.open(self.root / tile["image"]) as src:
                 pixels, valid = src.read(), src.dataset_mask() > 0
@@ -99,6 +119,9 @@ class Dataset:
 
     def read_mask(self, tile: dict) -> tuple[np.ndarray, dict]:
         """(mask [H, W] uint8, its rasterio profile), checked like ``read_tile``'s."""
+        import rasterio
+        from rasterio.errors import RasterioError
+
         try:
             with rasterio.open(self.root / tile["mask"]) as src:
                 return src.read(1), src.profile

@@ -9,6 +9,7 @@ from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QFileDialog, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from ..spec.commands import EnvOptions, command_argv
 from .backend import find_backend_python
 from .runner import Step
 from .setup_task import EnvironmentSetupTask
@@ -56,7 +57,8 @@ class EnvironmentBox(QGroupBox):
         if python is None:
             self.summary.setText(tr("No Python found for the backend: press Set up backend…"))
             return False
-        return self.dock.run([Step(tr("Checking the backend environment"), ["env"], self._show)], changes_state=False)
+        return self.dock.run([Step(tr("Checking the backend environment"), command_argv(EnvOptions()), self._show)],
+                             changes_state=False)
 
     def _show(self, report: dict) -> None:
         self.report = report

@@ -18,6 +18,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
                                  QVBoxLayout, QWidget)
 
+from ..spec.commands import CompareMapOptions, PredictOptions, command_argv
 from .aoi_layer import aoi_source
 from .layers import NotAFileLayer, add_vector, backend_path
 from .render_layer import RenderTask, ground_crs, is_file_layer
@@ -41,16 +42,17 @@ class AreaOfInterest(QgsMapLayerComboBox):
         self.setToolTip(tr("Only the tiles that meet these polygons (any CRS) are computed; pixels outside them "
                            "are nodata."))
 
-    def arguments(self, show_message) -> Optional[list]:
-        """``--aoi PATH`` (empty without a layer); None after telling the operator why not."""
+    def source(self, show_message) -> tuple[bool, Optional[str]]:
+        """(True, ``--aoi``'s value: the polygons' file, None without a layer), or (False, None)
+        after telling the operator why the layer cannot be used."""
         layer = self.currentLayer()
         if layer is None:
-            return []
+            return True, None
         try:
-            return ["--aoi", aoi_source(layer)]
+            return True, aoi_source(layer)
         except NotAFileLayer as exc:
             show_message(str(exc), Qgis.MessageLevel.Critical)
-            return None
+            return False, None
 
 
 class VectorResults(QWidget):
@@ -86,15 +88,16 @@ class VectorResults(QWidget):
         layout.addRow(row)
 
     # -- arguments and steps --------------------------------------------------------------------
-    def predict_arguments(self, outputs: dict) -> Optional[list]:
-        """Adds ``vector`` to ``outputs`` when polygons are asked for; None when the AOI cannot be used."""
-        arguments = self.aoi.arguments(self.dock.show_message)
-        if arguments is None:
-            return None
+    def set_predict_options(self, options: PredictOptions, outputs: dict) -> bool:
+        """Sets ``--aoi`` and ``--vectorize`` of ``options``, adding ``vector`` to ``outputs`` when
+        polygons are asked for; False when the AOI cannot be used."""
+        ok, options.aoi = self.aoi.source(self.dock.show_message)
+        if not ok:
+            return False
         if self.polygons.isChecked():
             outputs["vector"] = Path(outputs["classes"]).with_suffix(".gpkg")
-            arguments += ["--vectorize", outputs["vector"]]
-        return arguments
+            options.vectorize = str(outputs["vector"])
+        return True
 
     def compare_step(self, model: str, prediction: Path, add: Callable[[dict], None]) -> Optional[Step]:
         if not self.changes.isChecked():
@@ -109,12 +112,10 @@ class VectorResults(QWidget):
         except NotAFileLayer as exc:
             self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
             return None
-        arguments = ["compare-map", "--prediction", prediction, "--labels", old_map, "--model", model,
-                     "--out", prediction.with_name(f"{prediction.stem}_changes.gpkg"), "--overwrite"]
-        field = self.dock.data_step.field.currentField()
-        if field:
-            arguments += ["--field", field]
-        return Step(tr("Comparing with the old map"), arguments, add)
+        options = CompareMapOptions(prediction=str(prediction), labels=old_map, model=str(model),
+                                    field=self.dock.data_step.field.currentField() or None,
+                                    out=str(prediction.with_name(f"{prediction.stem}_changes.gpkg")), overwrite=True)
+        return Step(tr("Comparing with the old map"), command_argv(options), add)
 
     # -- layers ---------------------------------------------------------------------------------
     def add_polygons(self, result: dict, into) -> None:

@@ -665,202 +665,202 @@ The suggested tiles are written as polygons in the dataset's CRS, best first (ra
 <context>
     <name>NoisySegAnnotation</name>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>{} is not a noisyseg dataset folder (manifest.json: {})</source>
         <translation>{} は noisyseg のデータセットフォルダではありません（manifest.json：{}）</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>{} is not a noisyseg dataset folder</source>
         <translation>{} は noisyseg のデータセットフォルダではありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>Tile {} is not in dataset {}</source>
         <translation>タイル {} はデータセット {} にありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>The dataset&apos;s CRS cannot be read: {}</source>
         <translation>データセットの CRS を読み込めません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot write to {}: {}</source>
         <translation>{} に書き込めません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot create {}: {}</source>
         <translation>{} を作成できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>{} exists and is not a GeoPackage; pick another file name</source>
         <translation>{} はすでに存在し、GeoPackage ではありません。別のファイル名を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot create layer {} in {}: {}</source>
         <translation>{1} にレイヤ {0} を作成できません：{2}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot create field {} in {}: {}</source>
         <translation>{1} にフィールド {0} を作成できません：{2}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>QGIS cannot open layer {} of {}</source>
         <translation>QGIS で {1} のレイヤ {0} を開けません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Layer {} of {} lacks the fields {}; it was not made for clean labels, pick another GeoPackage</source>
         <translation>{1} のレイヤ {0} にはフィールド {2} がありません。クリーンラベル用に作成されたレイヤではないため、別の GeoPackage を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Layer {} of {} does not hold polygons; pick another GeoPackage</source>
         <translation>{1} のレイヤ {0} はポリゴンではありません。別の GeoPackage を選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Layer {} of {} is in {}, but dataset {} is in {}: this GeoPackage belongs to another dataset, pick a new file</source>
         <translation>{1} のレイヤ {0} の CRS は {2} ですが、データセット {3} は {4} です。この GeoPackage は別のデータセットのものなので、新しいファイルを選んでください</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Add the dataset&apos;s tiles</source>
         <translation>データセットのタイルを追加</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot add tiles to {}</source>
         <translation>{} にタイルを追加できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>noisyseg default style</source>
         <translation>noisyseg の既定スタイル</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Cannot save the style of {} into the GeoPackage: {}</source>
         <translation>{} のスタイルを GeoPackage に保存できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>Layer {} cannot be edited</source>
         <translation>レイヤ {} は編集できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>Cannot save layer {}: {}</source>
         <translation>レイヤ {} を保存できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/base.py"/>
         <source>Tiles {} are not in layer {}</source>
         <translation>タイル {} はレイヤ {} にありません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/prefill.py"/>
         <source>Prefill {} tiles with the noisy labels</source>
         <translation>{} 枚のタイルをノイジーラベルで事前入力</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/prefill.py"/>
         <source>Cannot add the prefilled polygons to {}</source>
         <translation>事前入力したポリゴンを {} に追加できません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/prefill.py"/>
         <source>Cannot read the noisy mask {}</source>
         <translation>ノイジーマスク {} を読み込めません</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/prefill.py"/>
         <source>Cannot turn the noisy mask {} into polygons: {}</source>
         <translation>ノイジーマスク {} をポリゴンに変換できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Class</source>
         <translation>クラス</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>A class of the dataset</source>
         <translation>データセットのクラス</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Tile</source>
         <translation>タイル</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Done</source>
         <translation>完了</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>To do</source>
         <translation>未完了</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Split</source>
         <translation>分割</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Suggestion score</source>
         <translation>提案スコア</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Mark {} tiles done</source>
         <translation>{} 枚のタイルを完了にする</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Mark {} tiles not done</source>
         <translation>{} 枚のタイルを未完了に戻す</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Set the suggestion scores</source>
         <translation>提案スコアを設定</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Cannot save the clean labels: {}</source>
         <translation>クリーンラベルを保存できません：{}</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/schema.py"/>
         <source>Clear the noisy dataset&apos;s splits</source>
         <translation>ノイズありデータセットの分割を消去</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Check tile, done</source>
         <translation>検査タイル（完了）</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/style.py"/>
         <source>Check tile, to do</source>
         <translation>検査タイル（未完了）</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Record the clean splits</source>
         <translation>クリーンな分割を記録</translation>
     </message>
     <message>
-        <location filename="../gui/annotation.py"/>
+        <location filename="../gui/annotation/edits.py"/>
         <source>Undo the last saved edit</source>
         <translation>最後に保存した編集を取り消す</translation>
     </message>

@@ -14,7 +14,7 @@ from typing import Optional
 
 from . import choices as C
 from .fields import QT_TRANSLATE_NOOP
-from .fields import SpecError, option
+from .fields import SpecError, option, to_argv
 
 # Every tile a model sees is halved five times by the encoder: its side must be a multiple of 32.
 TILE_MULTIPLE = 32
@@ -583,4 +583,15 @@ def spec_for(command: str, kind: Optional[str] = None):
     return COMMANDS[command]
 
 
-__all__ = ["COMMANDS", "STUDIES", "SpecError", "spec_for", "TILE_MULTIPLE"]
+def command_of(options) -> str:
+    """The command whose options class ``options`` is an instance of."""
+    return next(name for name, spec in COMMANDS.items() if type(options) is spec)
+
+
+def command_argv(options) -> list[str]:
+    """``[COMMAND, *ARGS]``: the backend's arguments that give it ``options`` (an instance of a
+    command's class), from :func:`~.fields.to_argv`; the panel runs its steps with these."""
+    return [command_of(options), *to_argv(options)]
+
+
+__all__ = ["COMMANDS", "STUDIES", "SpecError", "command_argv", "command_of", "spec_for", "TILE_MULTIPLE"]

@@ -10,7 +10,7 @@ CLASSES_FILE = "classes.json"
 # Mask value of pixels that are not trained on nor scored.
 IGNORE = 255
 
-# The clean-label GeoPackage (gui/annotation.py writes it, noisyseg clean reads it).
+# The clean-label GeoPackage (gui/annotation/ writes it, noisyseg clean reads it).
 CLEAN_LAYER = "clean_labels"
 TILES_LAYER = "tiles"
 CLASS_FIELD = "class_id"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 from qgis.core import QgsProject, QgsRasterLayer, QgsVectorLayer
-from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer
+from qgis.PyQt.QtCore import QCoreApplication, QElapsedTimer, Qt
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QListWidget
 
 from tests.conftest import DENMARK, REPO
 
@@ -37,6 +39,20 @@ def close_dock(dock) -> None:
         wait_for_job(dock)
     dock.shutdown()
     dock.deleteLater()
+
+
+def tick_label_layer(dock, layer, ticked: bool = True) -> None:
+    """Ticks (or unticks) ``layer`` in the data step's list of label layers as the operator does:
+    the row that shows its name made current, and its check box toggled with the space bar (the
+    list's own delegate turns that into the check state, as it does a click)."""
+    widget = dock.findChild(QListWidget, "noisyseg_label_layers")
+    rows = [widget.item(row) for row in range(widget.count()) if widget.item(row).text() == layer.name()]
+    assert len(rows) == 1, f"{layer.name()!r} is listed {len(rows)} times among the label layers"
+    wanted = Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+    if rows[0].checkState() != wanted:
+        widget.setCurrentItem(rows[0])
+        QTest.keyClick(widget, Qt.Key.Key_Space)
+    assert rows[0].checkState() == wanted, f"{layer.name()!r} did not toggle"
 
 
 def load_denmark(project: QgsProject) -> tuple[QgsRasterLayer, QgsVectorLayer]:

@@ -4,6 +4,7 @@ that nothing the operator made is ever lost."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -215,8 +216,7 @@ def test_prefill_in_the_operators_edit_session_is_one_undo_step(open_package, da
 
 
 def test_reopening_with_a_re_export_adds_its_new_tiles_and_keeps_the_rows(open_package, dataset, manifest, tmp_path):
-    first_export = tmp_path / "first_export"
-    first_export.mkdir()
+    first_export = shutil.copytree(dataset, tmp_path / "first_export")
     (first_export / "manifest.json").write_text(json.dumps({**manifest, "tiles": manifest["tiles"][:10]}))
     gpkg = tmp_path / "clean.gpkg"
     package = open_package(gpkg, first_export)
@@ -335,8 +335,7 @@ def test_commit_edits_saves_every_layer_of_the_file_and_reports_failures(open_pa
 
 
 def test_a_package_of_another_dataset_or_file_is_refused(open_package, dataset, manifest, tmp_path):
-    other = tmp_path / "other_dataset"
-    other.mkdir()
+    other = shutil.copytree(dataset, tmp_path / "other_dataset")
     utm33 = 'PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],' \
             'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],' \
             'PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],' \
@@ -354,6 +353,26 @@ def test_a_package_of_another_dataset_or_file_is_refused(open_package, dataset, 
         annotation.create_annotation_package(tmp_path / "new.gpkg", tmp_path)
     assert not (tmp_path / "new.gpkg").exists()
     assert not_a_gpkg.read_text() == "not a GeoPackage"
+
+
+def test_a_folder_that_is_no_dataset_is_one_line_naming_it(tmp_path):
+    """The manifest is read by core/dataset.py; the annotation says what is wrong in its own words."""
+    def message(folder) -> str:
+        with pytest.raises(AnnotationError) as caught:
+            annotation.create_annotation_package(tmp_path / "clean.gpkg", folder)
+        return str(caught.value)
+
+    assert message(tmp_path / "nowhere") == f"{tmp_path / 'nowhere'} is not a noisyseg dataset folder (manifest.json: " \
+                                            "no such folder)"
+    assert message(tmp_path) == f"{tmp_path} is not a noisyseg dataset folder (manifest.json: missing)"
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert message(tmp_path).startswith(f"{tmp_path} is not a noisyseg dataset folder (manifest.json: not valid JSON (")
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "something-else"}))
+    assert message(tmp_path) == f"{tmp_path} is not a noisyseg dataset folder"
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": "noisyseg-dataset", "format_version": 1}))
+    assert message(tmp_path) == f"dataset {tmp_path}: manifest.json has no 'classes' (a list of classes); re-export " \
+                                "the dataset with `noisyseg export`"
+    assert not (tmp_path / "clean.gpkg").exists()
 
 
 def test_edits_are_saved_as_they_are_made_and_undo_takes_them_back(open_package, dataset, tmp_path):

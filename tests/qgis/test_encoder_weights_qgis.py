@@ -60,7 +60,9 @@ def test_the_panel_starts_the_encoder_from_a_file_and_the_project_keeps_the_choi
     assert step.start()
     assert wait_for_job(dock).startswith("Pretrained "), dock.log.toPlainText()[-2000:]
     run = step.selected_run()
-    assert run["complete"] and run["arguments"][-2:] == ["--encoder-weights", str(file)]
+    arguments = run["arguments"]
+    assert run["complete"] and arguments[arguments.index("--encoder-weights") + 1] == str(file)
+    assert arguments.count("--encoder-weights") == 1 and arguments[arguments.index("--base-width") + 1] == "8"
     config = json.loads((Path(run["path"]) / "config.json").read_text())
     assert config["encoder_weights"]["sha256"] == sha256(file) and config["encoder_weights"]["tensors"] == 100
     assert "loaded 100 tensors" in dock.log.toPlainText()

@@ -21,7 +21,8 @@ from qgis_noisyseg.gui.panel import NoisySegDock
 from qgis_noisyseg.gui.runner import Step
 from qgis_noisyseg.inference import OnnxSegmenter
 from tests.conftest import DENMARK
-from tests.qgis.panel_helpers import close_dock, load_denmark, save_screenshot, wait_for_job, wait_until
+from tests.qgis.panel_helpers import (close_dock, load_denmark, save_screenshot, tick_label_layer, wait_for_job,
+                                      wait_until)
 
 # NOISYSEG_SCREENSHOT_EPOCHS=10 trains long enough for the pictures in docs/screenshots/ to show real curves.
 EPOCHS = int(os.environ.get("NOISYSEG_SCREENSHOT_EPOCHS", "1"))
@@ -41,12 +42,12 @@ def dock(qgis_iface, project, tmp_path):
 
 def configure_data_step(dock, old_map) -> None:
     step = dock.data_step
-    step.set_label_layers([old_map])
+    tick_label_layer(dock, old_map)
     step.field.setField("AfgKode")
     assert step.table.rowCount() == 1 + len(old_map.uniqueValues(old_map.fields().indexOf("AfgKode")))
     step.table.load(DENMARK / "classes.json")
-    step.set_label_layers([])
-    step.set_label_layers([old_map])  # ticking layers again keeps the edited class table
+    tick_label_layer(dock, old_map, False)
+    tick_label_layer(dock, old_map)  # ticking layers again keeps the edited class table
     assert step.field.currentField() == "AfgKode" and step.table.rowCount() == 7
     step.tile.setValue(64)
 

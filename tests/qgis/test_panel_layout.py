@@ -21,7 +21,7 @@ from rasterio.transform import from_origin
 from qgis_noisyseg.core.classes import ClassMap
 from qgis_noisyseg.gui.panel import MIN_WIDTH, NoisySegDock
 from tests.conftest import DENMARK
-from tests.qgis.panel_helpers import load_denmark
+from tests.qgis.panel_helpers import load_denmark, tick_label_layer
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_at_the_default_width_no_page_scrolls_sideways_or_cuts_a_text(dock, proj
     dock.predict_step._show_curves({"path": str(tmp_path / "run")})
     image, old_map = load_denmark(project)
     dock.data_step.image.setLayer(image)
-    dock.data_step.set_label_layers([old_map])
+    tick_label_layer(dock, old_map)
     dock.data_step.field.setField("AfgKode")
     dock.state["dataset"] = str(denmark_old_map)  # the Denmark classes: the palette and the metrics' rows
     dock.annotate_step.draw_check_tiles()
@@ -142,7 +142,7 @@ def test_the_status_is_empty_and_no_progress_shows_at_start(dock):
 
 def test_the_old_map_is_drawn_by_class_as_soon_as_it_is_chosen(dock, project):
     _image, old_map = load_denmark(project)
-    dock.data_step.set_label_layers([old_map])
+    tick_label_layer(dock, old_map)
     dock.data_step.field.setField("AfgKode")
     dock.data_step.table.load(DENMARK / "classes.json")
     assert dock.data_step.style_label_layers() == 1
@@ -164,18 +164,25 @@ def collared(path, value: int, border: int) -> str:
     return str(path)
 
 
-def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, project, tmp_path):
+def test_the_chosen_images_nodata_is_shown_and_the_option_reaches_export(dock, project, tmp_path, monkeypatch):
     black = QgsRasterLayer(collared(tmp_path / "black.tif", 0, 10), "black border")
     project.addMapLayer(black)
     dock.data_step.image.setLayer(black)
+    _image, old_map = load_denmark(project)
+    tick_label_layer(dock, old_map)
+    started = []
+    monkeypatch.setattr(dock, "run", lambda steps, **_kwargs: started.append(steps[0].arguments) or True)
     # the border is found by export (the backend); the panel reads only what the file declares
     assert dock.data_step.nodata_detected.text() == "The file declares no nodata: export looks for a black or " \
                                                     "white border around the image and reports it here."
     dock.data_step.nodata.setCurrentIndex(dock.data_step.nodata.findData("none"))
     assert dock.data_step.nodata_detected.text() == "Detected: none: every pixel is data (set here)"
-    assert dock.data_step.nodata_arguments() == ["--nodata", "none"]
+    assert dock.data_step.nodata_option() == "none" and dock.data_step.export()
+    assert started[-1][:3] == ["export", "--image", str(tmp_path / "black.tif")]
+    assert started[-1][started[-1].index("--nodata") + 1] == "none"
     dock.data_step.nodata.setCurrentIndex(dock.data_step.nodata.findData("auto"))
-    assert dock.data_step.nodata_arguments() == []
+    assert dock.data_step.nodata_option() is None and dock.data_step.export()
+    assert "--nodata" not in started[-1] and len(started) == 2
     with rasterio.open(collared(tmp_path / "tagged.tif", 0, 10), "r+") as dst:
         dst.nodata = 0
     tagged = QgsRasterLayer(str(tmp_path / "tagged.tif"), "tagged")

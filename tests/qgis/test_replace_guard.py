@@ -13,7 +13,7 @@ from qgis.core import QgsProcessingException, QgsRasterLayer, QgsVectorLayer
 
 from qgis_noisyseg.gui.panel import NoisySegDock
 from tests.conftest import OLD_MAP
-from tests.qgis.panel_helpers import close_dock, wait_for_job
+from tests.qgis.panel_helpers import close_dock, tick_label_layer, wait_for_job
 from tests.file_state import assert_unchanged, copy_scene, snapshot
 
 
@@ -94,7 +94,7 @@ def test_the_panels_confirmed_replace_keeps_a_user_folder_named_dataset(dock, pr
     user_folder(work).rename(work / "dataset")  # the operator's own folder happens to be called "dataset"
     dock.data_step.work_folder.setFilePath(str(work))
     dock.data_step.image.setLayer(image)
-    dock.data_step.set_label_layers([old_map])
+    tick_label_layer(dock, old_map)
     dock.data_step.field.setField("AfgKode")
     dock.data_step.tile.setValue(64)
     before = snapshot(tmp_path)

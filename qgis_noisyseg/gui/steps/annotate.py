@@ -9,7 +9,6 @@ the map is rather than how bad the model was where it was worst."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +19,7 @@ from qgis.PyQt.QtGui import QColor, QIcon, QKeySequence, QPixmap
 from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout
 
 from ...core.check_tiles import DEFAULT_CHECK_TILES
+from ...spec.commands import SuggestOptions, command_argv
 from .. import annotation
 from ..layers import add_vector, group
 from ..runner import Step
@@ -233,7 +233,11 @@ class AnnotateStep(StepPage):
         if package is None or model is None:
             self.dock.show_message(tr("Pretrain a model first (step 2)."), Qgis.MessageLevel.Warning)
             return False
-        manifest = json.loads((Path(self.state["dataset"]) / "manifest.json").read_text(encoding="utf-8"))
+        try:
+            tiles = len(annotation.open_dataset(self.state["dataset"]).tiles)
+        except annotation.AnnotationError as exc:
+            self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
+            return False
         wanted = self.top.value()
 
         def suggested(outputs: dict) -> None:
@@ -250,15 +254,13 @@ class AnnotateStep(StepPage):
                 self.refresh()
                 self.show_tile(ranked[0]["tile_id"])
 
-        aoi = self.aoi.arguments(self.dock.show_message)
-        if aoi is None:
+        ok, aoi = self.aoi.source(self.dock.show_message)
+        if not ok:
             return False
         # every tile is ranked: the filter above drops check, done and test tiles, then keeps the top ones
-        return self.dock.run([Step(tr("Ranking tiles by the model's uncertainty"),
-                                   ["suggest", "--model", model, "--data", self.state["dataset"],
-                                    "--top", max(len(manifest["tiles"]), 1), *aoi,
-                                    *self.dock.data_step.nodata_arguments()],
-                                   suggested)])
+        options = SuggestOptions(model=str(model), data=str(self.state["dataset"]), top=max(tiles, 1), aoi=aoi,
+                                 nodata=self.dock.data_step.nodata_option())
+        return self.dock.run([Step(tr("Ranking tiles by the model's uncertainty"), command_argv(options), suggested)])
 
     # -- editing ------------------------------------------------------------------------------
     def prefill_selected(self) -> int:
@@ -408,7 +410,7 @@ class AnnotateStep(StepPage):
     def _fill_palette(self) -> None:
         dataset = self.state["dataset"]
         try:
-            classes = annotation.Dataset.open(dataset).classes if dataset else []
+            classes = annotation.dataset_classes(annotation.open_dataset(dataset)) if dataset else []
         except annotation.AnnotationError:
             classes = []
         if [c["id"] for c in classes] == [c["id"] for c in self._palette_classes]:

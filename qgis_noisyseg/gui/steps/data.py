@@ -14,7 +14,7 @@ from qgis.PyQt.QtWidgets import (QFileDialog, QGridLayout, QHBoxLayout, QLabel, 
                                  QPushButton, QVBoxLayout)
 
 from ...core.classes import UserError
-from ...spec.commands import ExportOptions
+from ...spec.commands import ExportOptions, command_argv
 from ..annotation import style_by_class
 from ..class_table import ClassTable
 from ..layers import OUTPUT_PROPERTY, NotAFileLayer, backend_path
@@ -242,15 +242,11 @@ class DataStep(StepPage):
 
     # -- nodata and tiling --------------------------------------------------------------------
     def nodata_option(self) -> str | None:
-        """``--nodata``'s value: None for automatic (the option left out)."""
+        """``--nodata``'s value for export, suggest and predict: None for automatic (the option left out)."""
         choice = self.nodata.currentData()
         if choice == "value":
             return self.nodata_value.text().strip() or "0"
         return None if choice == "auto" else choice
-
-    def nodata_arguments(self) -> list:
-        option = self.nodata_option()
-        return [] if option is None else ["--nodata", option]
 
     def _nodata_changed(self) -> None:
         self.nodata_value.setEnabled(self.nodata.currentData() == "value")
@@ -310,12 +306,6 @@ class DataStep(StepPage):
             if item.checkState() == Qt.CheckState.Checked and layer is not None:
                 layers.append(layer)
         return layers
-
-    def set_label_layers(self, layers: list) -> None:
-        wanted = {layer.id() for layer in layers}
-        for row in range(self.labels.count()):
-            item = self.labels.item(row)
-            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in wanted else Qt.CheckState.Unchecked)
 
     def _refresh_label_list(self, checked=None) -> None:
         checked = set(checked if checked is not None else [layer.id() for layer in self.label_layers()])
@@ -426,13 +416,9 @@ class DataStep(StepPage):
                                        .format(layer.name()), Qgis.MessageLevel.Warning)
         self.style_label_layers()
         out = self.state.work_path("dataset")
-        arguments = ["export", "--image", paths[0][0], "--tile", self.tile.value(),
-                     "--unlabeled", self.unlabeled.currentData(), "--out", out, *self.nodata_arguments()]
-        for path, _filtered in paths[1:]:
-            arguments += ["--labels", path]
-        field = self.field.currentField()
-        if field:
-            arguments += ["--field", field]
+        options = ExportOptions(image=paths[0][0], labels=[path for path, _filtered in paths[1:]],
+                                field=self.field.currentField() or None, tile=self.tile.value(),
+                                unlabeled=self.unlabeled.currentData(), nodata=self.nodata_option(), out=str(out))
         if self.table.rowCount():
             classes = self.state.work_path("classes.json")
             try:
@@ -441,12 +427,12 @@ class DataStep(StepPage):
             except (UserError, OSError) as exc:
                 self.dock.show_message(str(exc), Qgis.MessageLevel.Critical)
                 return False
-            arguments += ["--classes", classes]
+            options.classes = str(classes)
         if out.exists():
             if not self.dock.confirm(tr("Replace the dataset in {}? Runs already trained on it are kept.").format(out)):
                 return False
-            arguments.append("--overwrite")
-        return self.dock.run([Step(tr("Exporting the noisy dataset"), arguments, self._exported)])
+            options.overwrite = True
+        return self.dock.run([Step(tr("Exporting the noisy dataset"), command_argv(options), self._exported)])
 
     def _exported(self, outputs: dict) -> None:
         self.state["dataset"] = outputs["dataset"]

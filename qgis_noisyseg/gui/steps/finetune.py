@@ -19,7 +19,7 @@ from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtWidgets import QLabel, QVBoxLayout
 
 from ...spec.choices import DECODERS as DECODER_NAMES
-from ...spec.commands import FinetuneOptions
+from ...spec.commands import CleanOptions, EvaluateOptions, ExportOnnxOptions, FinetuneOptions, command_argv
 from .. import annotation
 from ..loss_curve import LossCurve
 from ..metrics_table import MetricsTable
@@ -133,8 +133,8 @@ class FinetuneStep(StepPage):
                "scratch": str(scratch) if settings["scratch"] else None}
         self.state["finetune_runs"].append(run)
         self.state["clean_dataset"] = str(clean)
-        weights = ["--class-weights"] if settings["class_weights"] else []  # both runs, for a fair comparison
-        common = ["--data", clean, "--epochs", settings["epochs"], *weights]
+        # both runs: the same tiles, epochs and class weights, for a fair comparison
+        common = dict(data=str(clean), epochs=int(settings["epochs"]), class_weights=bool(settings["class_weights"]))
         decoder = settings["decoder"] or config["decoder"]
 
         def record(key: str):
@@ -144,18 +144,20 @@ class FinetuneStep(StepPage):
 
         steps = [
             Step(tr("Building the clean dataset from the tiles marked done"),
-                 ["clean", "--data", self.state["dataset"], "--labels", annotation.clean_layer_uri(package),
-                  "--tiles", annotation.tiles_layer_uri(package), "--out", clean, "--val-fraction", 0, "--overwrite"],
+                 command_argv(CleanOptions(data=str(self.state["dataset"]), labels=annotation.clean_layer_uri(package),
+                                           tiles=annotation.tiles_layer_uri(package), out=str(clean), val_fraction=0.0,
+                                           overwrite=True)),
                  lambda outputs: annotation.set_splits(package, outputs.get("tile_splits", {}))),
             Step(tr("Fine-tuning on the clean tiles"),
-                 ["finetune", *common, "--init", init, "--out", folder, "--transfer", settings["transfer"],
-                  "--freeze", settings["freeze"], *(["--decoder", settings["decoder"]] if settings["decoder"] else [])],
+                 command_argv(FinetuneOptions(**common, init=str(init), out=str(folder), transfer=settings["transfer"],
+                                              freeze=settings["freeze"], decoder=settings["decoder"] or None)),
                  lambda _outputs: setattr(self, "_curve_live", False)),
         ]
         steps[1].arguments = self._started(tr("Training curve: fine-tuning (running)"), steps[1].arguments)
         if run["scratch"]:
-            scratch_arguments = ["finetune", *common, "--init", "none", "--out", scratch, "--encoder", config["encoder"],
-                                 "--base-width", config["base_width"], "--decoder", decoder]
+            scratch_arguments = command_argv(FinetuneOptions(**common, init="none", out=str(scratch),
+                                                             encoder=config["encoder"],
+                                                             base_width=int(config["base_width"]), decoder=decoder))
 
             def scratch_started() -> list:  # asked for when the step starts: the curve follows the running job
                 self._follow(tr("Training curve: from scratch (running)"), tr("Training curve: from scratch"))
@@ -167,9 +169,11 @@ class FinetuneStep(StepPage):
             evaluated.append(("scratch", scratch / "model.pt"))
         for key, model in evaluated:
             steps.append(Step(tr("Evaluating the {} model").format(tr(key)),
-                              ["evaluate", "--model", model, "--data", clean, "--split", "test"], record(key)))
+                              command_argv(EvaluateOptions(model=str(model), data=str(clean), split="test")),
+                              record(key)))
         steps.append(Step(tr("Exporting the fine-tuned model to ONNX"),
-                          ["export-onnx", "--model", folder / "model.pt", "--out", folder / "model.onnx", "--overwrite"],
+                          command_argv(ExportOnnxOptions(model=str(folder / "model.pt"), out=str(folder / "model.onnx"),
+                                                         overwrite=True)),
                           lambda _outputs: run.update(complete=True)))
         self.curve.clear()
         self.curve_title.setText("")

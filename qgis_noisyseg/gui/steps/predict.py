@@ -10,6 +10,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QPixmap
 from qgis.PyQt.QtWidgets import QGridLayout, QLabel, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
+from ...spec.commands import PredictOptions, command_argv
 from ..layers import NotAFileLayer, add_raster, backend_path, group
 from ..metrics_table import MetricsTable
 from ..runner import Step
@@ -143,35 +144,32 @@ class PredictStep(StepPage):
         while (folder / f"prediction-{number}.tif").exists():
             number += 1
         outputs = {"classes": folder / f"prediction-{number}.tif", "confidence": folder / f"prediction-{number}_confidence.tif"}
-        arguments = ["predict", "--model", model, "--image", image_path, "--out", outputs["classes"],
-                     "--confidence", outputs["confidence"], *self.dock.data_step.nodata_arguments()]
+        options = PredictOptions(model=str(model), image=image_path, out=str(outputs["classes"]),
+                                 confidence=str(outputs["confidence"]), nodata=self.dock.data_step.nodata_option())
         labels = self.dock.data_step.label_layers()
         if self.compare.isChecked() and labels:
             try:
-                arguments += ["--disagreement-with", backend_path(labels[0])[0]]
+                options.disagreement_with = backend_path(labels[0])[0]
             except NotAFileLayer as exc:
                 self.dock.show_message(str(exc), Qgis.MessageLevel.Warning)
             else:
-                if self.dock.data_step.field.currentField():
-                    arguments += ["--disagreement-field", self.dock.data_step.field.currentField()]
+                options.disagreement_field = self.dock.data_step.field.currentField() or None
         if self.extent.currentData() == "canvas":
-            arguments += ["--extent", *self._canvas_extent(image)]
-        more = self.vectors.predict_arguments(outputs)
-        if more is None:
+            options.extent = self._canvas_extent(image)
+        if not self.vectors.set_predict_options(options, outputs):
             return False
-        arguments += more
         folder.mkdir(parents=True, exist_ok=True)
         name = tr("prediction {} ({})").format(number, Path(model).parent.name)
-        steps = [Step(tr("Predicting"), arguments, lambda result: self._add_layers(name, model, result))]
+        steps = [Step(tr("Predicting"), command_argv(options), lambda result: self._add_layers(name, model, result))]
         compare = self.vectors.compare_step(model, outputs["classes"], lambda result: self.vectors.add_changes(
             result, group(QgsProject.instance(), name, group(QgsProject.instance(), GROUP))))
         return self.dock.run(steps + ([compare] if compare else []))
 
-    def _canvas_extent(self, image) -> list[str]:
+    def _canvas_extent(self, image) -> list[float]:
         canvas = self.dock.iface.mapCanvas()
         transform = QgsCoordinateTransform(canvas.mapSettings().destinationCrs(), image.crs(), QgsProject.instance())
         extent = transform.transformBoundingBox(canvas.extent()).intersect(image.extent())
-        return [repr(v) for v in (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())]
+        return [extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum()]
 
     def _add_layers(self, name: str, model: str, result: dict) -> None:
         project = QgsProject.instance()

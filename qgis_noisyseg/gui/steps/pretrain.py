@@ -13,11 +13,14 @@ from qgis.PyQt.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetIte
 from ...spec.choices import DECODERS as DECODER_NAMES
 from ...spec.choices import DEFAULT_BASE_WIDTH
 from ...spec.choices import ENCODERS as ENCODER_NAMES
-from ...spec.commands import PretrainOptions
+from ...spec.commands import ExportOnnxOptions, PretrainOptions, command_argv
+from ...spec.fields import option_named
 from ..environment import describe_device
 from ..loss_curve import LossCurve
 from ..runner import Step
 from .base import StepPage, class_weights_box, combo, form, set_combo, spin_for, tr
+
+RESUME = option_named(PretrainOptions, "resume").flag  # added to a stored run's arguments to continue it
 
 METHODS = ((QT_TRANSLATE_NOOP("NoisySegPanel", "noisy"), "noisy"), (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR"), "simclr"),
            (QT_TRANSLATE_NOOP("NoisySegPanel", "SimCLR, then noisy"), "simclr+noisy"))
@@ -139,16 +142,17 @@ class PretrainStep(StepPage):
         if choice == "imagenet":
             self.base_width.setValue(DEFAULT_BASE_WIDTH)  # torchvision's width, the only one its weights fit
 
-    def weights_arguments(self, settings: dict) -> list | None:
-        """``--encoder-weights`` for the chosen weights; None (with a message) when the file is missing."""
+    def encoder_weights_option(self, settings: dict) -> str | None:
+        """``--encoder-weights``' value for the chosen weights (a file, imagenet or none); None
+        (with a message) when the file is missing."""
         choice = settings["encoder_weights"]
         if choice == "file":
             path = settings["encoder_weights_file"]
             if not path or not Path(path).is_file():
                 self.dock.show_message(tr("Choose the encoder weights file (.pth), or no weights."), Qgis.MessageLevel.Warning)
                 return None
-            return ["--encoder-weights", path]
-        return ["--encoder-weights", choice] if choice == "imagenet" else []
+            return path
+        return choice if choice == "imagenet" else "none"
 
     def show_device(self, report: dict) -> None:
         """Shows the device, and sets the width and epochs that suit it while the operator has
@@ -182,14 +186,14 @@ class PretrainStep(StepPage):
             return False
         self.store(self.state)
         settings = self.state["pretrain"]
-        weights = self.weights_arguments(settings)
+        weights = self.encoder_weights_option(settings)
         if weights is None:
             return False
         folder = self.state.next_run_folder(f"pretrain-{settings['method'].replace('+', '-')}")
-        arguments = ["pretrain", "--data", dataset, "--out", str(folder), "--method", settings["method"],
-                     "--encoder", settings["encoder"], "--decoder", settings["decoder"],
-                     "--epochs", settings["epochs"], "--base-width", settings["base_width"],
-                     *(["--class-weights"] if settings["class_weights"] else []), *weights]
+        arguments = command_argv(PretrainOptions(
+            data=str(dataset), out=str(folder), method=settings["method"], encoder=settings["encoder"],
+            decoder=settings["decoder"], epochs=int(settings["epochs"]), base_width=int(settings["base_width"]),
+            class_weights=bool(settings["class_weights"]), encoder_weights=weights))
         run = {"path": str(folder), "method": settings["method"], "complete": False, "arguments": arguments}
         self.state["pretrain_runs"].append(run)
         self.state["selected_pretrain_run"] = run["path"]
@@ -199,11 +203,11 @@ class PretrainStep(StepPage):
         run = self.selected_run()
         if run is None or run["complete"]:
             return False
-        return self._launch(run, [*run["arguments"], "--resume"])
+        return self._launch(run, [*run["arguments"], RESUME])
 
     def _launch(self, run: dict, arguments: list) -> bool:
         self.curve.clear()
-        if "--resume" in arguments and (Path(run["path"]) / "history.json").is_file():
+        if RESUME in arguments and (Path(run["path"]) / "history.json").is_file():
             self.curve.set_history(json.loads((Path(run["path"]) / "history.json").read_text(encoding="utf-8")))
 
         result: dict = {}
@@ -214,8 +218,8 @@ class PretrainStep(StepPage):
 
         steps = [Step(tr("Pretraining ({})").format(run["method"]), arguments, trained),
                  Step(tr("Exporting the model to ONNX"),
-                      ["export-onnx", "--model", Path(run["path"]) / "model.pt", "--out", Path(run["path"]) / "model.onnx",
-                       "--overwrite"])]
+                      command_argv(ExportOnnxOptions(model=str(Path(run["path"]) / "model.pt"),
+                                                     out=str(Path(run["path"]) / "model.onnx"), overwrite=True)))]
         self._running_path = run["path"]
         self._running_epoch = None
 
