@@ -13,7 +13,7 @@ from qgis.core import (QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol, Qgs
                        QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer, QgsVectorLayer, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..gui.annotation import AnnotationError, Dataset, tile_polygon
+from ..gui.annotation import AnnotationError, dataset_crs, open_dataset, tile_polygon
 from ..spec.commands import SuggestOptions
 from ..spec.results import SuggestResult
 from .algorithms import BackendAlgorithm
@@ -61,12 +61,12 @@ class SuggestAlgorithm(BackendAlgorithm):
     def results(self, outputs: dict, parameters, context) -> dict:
         result = SuggestResult.from_outputs(outputs)
         try:
-            dataset = Dataset.open(self.parameterAsFile(parameters, "DATA", context))
+            dataset = open_dataset(self.parameterAsFile(parameters, "DATA", context))
             tiles = {tile["id"]: tile for tile in dataset.tiles}
         except AnnotationError as exc:
             raise QgsProcessingException(str(exc)) from exc
         sink, destination = self.parameterAsSink(parameters, "OUTPUT", context, suggestion_fields(),
-                                                 QgsWkbTypes.Type.Polygon, dataset.crs())
+                                                 QgsWkbTypes.Type.Polygon, dataset_crs(dataset))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
         for rank, suggestion in enumerate(result.suggestions, start=1):

@@ -20,7 +20,7 @@ from qgis.core import (QgsFeature, QgsGeometry, QgsProcessingException, QgsProce
 from rasterio.transform import array_bounds
 from rasterio.warp import transform_geom
 
-from qgis_noisyseg.gui.annotation import _python
+from qgis_noisyseg.gui.annotation.base import _python
 from tests.conftest import REPO
 from tests.inference.inference_helpers import conv_model, metadata
 
