@@ -15,6 +15,7 @@ import pyogrio
 import pytest
 import shapely
 from affine import Affine
+from osgeo import ogr, osr
 from qgis.core import (QgsFeature, QgsGeometry, QgsProcessingException, QgsProcessingFeedback, QgsProject,
                        QgsVectorLayer)
 from rasterio.transform import array_bounds
@@ -170,14 +171,14 @@ def test_suggest_loads_the_tiles_as_an_outlined_layer(provider, dataset, model, 
 
 def test_an_aoi_with_no_polygon_ends_with_the_cli_s_message(provider, dataset, model, tmp_path):
     empty = tmp_path / "empty.gpkg"
-    pyogrio.raw.write(str(empty), np.array([], dtype=object), [], [], layer="aoi", driver="GPKG", crs="EPSG:4326",
-                      geometry_type="Polygon")
-    layer = QgsVectorLayer(f"{empty}|layername=aoi", "empty", "ogr")
-    assert layer.isValid() and layer.featureCount() == 0
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(empty))  # QGIS's own GDAL, as the operator's file
+    source.CreateLayer("aoi", osr.SpatialReference(osr.SRS_WKT_WGS84_LAT_LONG), ogr.wkbPolygon)
+    source = None
+    assert ogr.Open(str(empty)).GetLayerByName("aoi").GetFeatureCount() == 0
     message = cli_error("--model", model, "--data", dataset, "--aoi", f"{empty}:aoi")
     assert message.startswith("noisyseg suggest: error: --aoi ") and "has no polygon" in message
     with pytest.raises(QgsProcessingException) as error:
-        processing.run("noisyseg:suggest", {"MODEL": str(model), "DATA": str(dataset), "AOI": layer,
+        processing.run("noisyseg:suggest", {"MODEL": str(model), "DATA": str(dataset), "AOI": f"{empty}|layername=aoi",
                                             "OUTPUT": str(tmp_path / "suggested.gpkg")})
     assert str(error.value) == message
     assert not (tmp_path / "suggested.gpkg").exists()
