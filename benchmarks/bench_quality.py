@@ -68,31 +68,36 @@ SETTINGS = {
 # "pretrain": every pretraining; "finetune": every fine-tuning; "pretrained" / "scratch": the
 # fine-tunings of one init; "settings": the study's TrainingSettings fields ("$NAME": that
 # environment variable, default "imagenet"); "patch": an experiment that is not an option (see ``_patch``).
-# The experiments of docs/results.md ran when the defaults were those of ``before`` (their flags
-# on top of those); run now, they add to the new defaults.
+# The experiments from "photometric" to "image_norm" ran when the defaults were those of
+# ``before`` (their flags on top of those); run now, they add to today's defaults.
 VARIANTS: dict[str, dict] = {
     "defaults": {},
-    "before": {"pretrain": ["--normalization", "dataset"], "finetune": ["--normalization", "dataset"],
-               "pretrained": ["--encoder-lr-scale", 1]},
+    "before": {"pretrain": ["--normalization", "dataset", "--loss", "ce"],
+               "finetune": ["--normalization", "dataset", "--warmup", 0.0], "pretrained": ["--encoder-lr-scale", 1]},
     "photometric": {"pretrain": ["--photometric", 0.2], "finetune": ["--photometric", 0.2]},
     "photometric_ft": {"finetune": ["--photometric", 0.2]},
     "onecycle": {"finetune": ["--schedule", "onecycle"]},
-    "warmup": {"finetune": ["--warmup", 0.1]},
     "encoder_lr": {"pretrained": ["--encoder-lr-scale", 0.1]},
     "label_smoothing": {"pretrain": ["--label-smoothing", 0.1]},
     "sce": {"pretrain": ["--loss", "sce"]},
-    "ce_dice": {"pretrain": ["--loss", "ce+dice"]},
-    "ce_dice_all": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--loss", "ce+dice"]},
-    "confident": {"pretrain": ["--loss", "confident"]},
-    # Issue 15: does starting from ImageNet weights help? They need torchvision's width (64); "width64"
-    # is the same without them. NOISYSEG_ENCODER_WEIGHTS names a local .pth (default: download).
-    "width64": {"settings": {"base_width": 64}},
-    "imagenet": {"settings": {"base_width": 64, "encoder_weights": "$NOISYSEG_ENCODER_WEIGHTS"}},
-    "ce_dice_warmup": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--warmup", 0.1]},
     "image": {"pretrain": ["--normalization", "image"], "finetune": ["--normalization", "image"]},
     "tile_norm": {"patch": "tile_norm"},
     "percentile": {"patch": "percentile"},
     "image_norm": {"patch": "image_norm"},
+    # The defaults of stop 18 (per-image statistics, the encoder at a tenth of the rate) and the
+    # experiments run on top of them, each with every flag it differs in, so that they repeat
+    # whatever the defaults become (ce_dice_warmup is today's defaults).
+    "stop18": {"pretrain": ["--loss", "ce"], "finetune": ["--warmup", 0.0]},
+    "ce_dice": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--warmup", 0.0]},
+    "ce_dice_all": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--loss", "ce+dice", "--warmup", 0.0]},
+    "confident": {"pretrain": ["--loss", "confident"], "finetune": ["--warmup", 0.0]},
+    "warmup": {"pretrain": ["--loss", "ce"], "finetune": ["--warmup", 0.1]},
+    "ce_dice_warmup": {"pretrain": ["--loss", "ce+dice"], "finetune": ["--warmup", 0.1]},
+    # Issue 15: does starting from ImageNet weights help? They need torchvision's width (64);
+    # "width64" is the same without them. NOISYSEG_ENCODER_WEIGHTS names a local .pth (default:
+    # download into torch's cache).
+    "width64": {"settings": {"base_width": 64}},
+    "imagenet": {"settings": {"base_width": 64, "encoder_weights": "$NOISYSEG_ENCODER_WEIGHTS"}},
 }
 
 

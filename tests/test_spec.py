@@ -48,7 +48,11 @@ def actions(parser: argparse.ArgumentParser) -> dict:
 # (docs/results.md, "Cross-scene quality"), and only these.
 CHOSEN_SINCE = {("pretrain", "--normalization"): {"default": "'image'"},
                 ("finetune", "--normalization"): {"default": "'image'"},
-                ("finetune", "--encoder-lr-scale"): {"default": "0.1"}}
+                ("finetune", "--encoder-lr-scale"): {"default": "0.1"},
+                ("finetune", "--warmup"): {"default": "0.1"},
+                ("pretrain", "--loss"): {"default": "'ce+dice'"},
+                **{(f"study {kind}", "--pretrain-loss"): {"default": "'ce+dice'"}
+                   for kind in ("label-efficiency", "noise", "transfer")}}
 
 
 @pytest.mark.parametrize("command", sorted(BEFORE))
@@ -230,8 +234,13 @@ def test_a_training_result_keeps_the_run_s_outputs():
 
 def test_shared_groups_are_declared_once():
     """pretrain and finetune share the training group: the same Option, default apart."""
-    for dest in ("batch_size", "lr", "weight_decay", "schedule", "tile_size", "loss", "warmup", "normalization",
+    for dest in ("batch_size", "lr", "weight_decay", "schedule", "tile_size", "normalization",
                  "photometric", "device", "overwrite", "resume", "out", "data"):
         assert option_named(PretrainOptions, dest) == option_named(FinetuneOptions, dest)
+    for dest, pretrain, finetune in (("loss", "ce+dice", "ce"), ("warmup", 0.0, 0.1)):  # chosen by bench-quality
+        first, second = option_named(PretrainOptions, dest), option_named(FinetuneOptions, dest)
+        assert (first.default, second.default) == (pretrain, finetune)
+        assert (first.flag, first.type, first.choices, first.minimum, first.below, first.label) == \
+            (second.flag, second.type, second.choices, second.minimum, second.below, second.label)
     assert option_named(PretrainOptions, "epochs").default == 20 and option_named(FinetuneOptions, "epochs").default == 30
     assert option_named(PredictOptions, "device").choices == C.ONNX_DEVICES

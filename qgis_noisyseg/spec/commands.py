@@ -27,9 +27,18 @@ EXPORT_MAX_TILES = 50_000
 PREDICT_MAX_TILES = 250_000
 # Chosen by benchmarks/bench_quality.py (docs/results.md, "Cross-scene quality").
 WARMUP = 0.0
+FINETUNE_WARMUP = 0.1
 PHOTOMETRIC = 0.0
 NORMALIZATION = "image"
 ENCODER_LR_SCALE = 0.1
+LOSS = "ce"
+PRETRAIN_LOSS = "ce+dice"
+
+
+LOSS_HELP = ("ce: cross-entropy; ce+dice adds the Dice loss, which weighs each class's overlap whatever its "
+             "share; sce (symmetric cross-entropy), bootstrap (hard bootstrapping) and confident (only the most "
+             "plausible pixels of each class) are robust to noisy labels (default {})")
+LOSS_LABEL = QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce, bootstrap and confident are robust to noisy labels)")
 
 
 # Shared groups -----------------------------------------------------------------------------
@@ -101,10 +110,7 @@ class TrainingGroup(TrainingDeviceGroup, RunOutputGroup):
                        label=QT_TRANSLATE_NOOP("NoisySeg", "Seed"))
     label_smoothing: float = option("--label-smoothing", 0.0, "cross-entropy label smoothing", type=float,
                                     minimum=0.0, below=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Label smoothing"), advanced=True)
-    loss: str = option("--loss", "ce", "ce (default); sce (symmetric cross-entropy), bootstrap (hard "
-                       "bootstrapping) or confident (trains on the most plausible pixels of each class): robust "
-                       "to noisy labels; ce+dice adds the Dice loss", choices=C.LOSSES,
-                       label=QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce, bootstrap and confident are robust to noisy labels)"), advanced=True)
+    loss: str = option("--loss", LOSS, LOSS_HELP.format(LOSS), choices=C.LOSSES, label=LOSS_LABEL, advanced=True)
     class_weights: bool = option("--class-weights", False, "weight the loss by inverse class frequency of the train "
                                  "tiles", label=QT_TRANSLATE_NOOP("NoisySeg", "Weight the loss by inverse class frequency"),
                                  advanced=True)
@@ -207,6 +213,8 @@ class PretrainOptions(EncoderWeightsGroup, TrainingGroup):
                                           advanced=True)
     temperature: Optional[float] = option("--temperature", None, "NT-Xent temperature (default 0.2)", type=float,
                                           above=0.0, label=QT_TRANSLATE_NOOP("NoisySeg", "SimCLR temperature (default 0.2)"), advanced=True)
+    loss: str = option("--loss", PRETRAIN_LOSS, LOSS_HELP.format(PRETRAIN_LOSS), choices=C.LOSSES, label=LOSS_LABEL,
+                       advanced=True)
 
 
 @dataclass(kw_only=True)
@@ -219,6 +227,10 @@ class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
     transfer: str = option("--transfer", C.AUTO, "parts copied from --init; auto (default): all when the classes and "
                            "decoder are unchanged, else the encoder", choices=C.TRANSFERS,
                            label=QT_TRANSLATE_NOOP("NoisySeg", "Parts copied from the pretrained model"))
+    warmup: float = option("--warmup", FINETUNE_WARMUP, "with --schedule cosine: the fraction of steps over which the "
+                           f"learning rate rises linearly before the cosine decay (default {FINETUNE_WARMUP})", type=float,
+                           minimum=0.0, below=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Warm-up fraction of the steps"),
+                           advanced=True)
     encoder_lr_scale: float = option("--encoder-lr-scale", ENCODER_LR_SCALE, "with --init a model: the encoder learns "
                                      "at --lr times this, the decoder and head at --lr", type=float, above=0.0,
                                      maximum=1.0, advanced=True,
@@ -506,8 +518,8 @@ class StudyOptions(TrainingDeviceGroup, OverwriteGroup):
                                 cli_only=STUDY)
     pretrain_label_smoothing: float = option("--pretrain-label-smoothing", 0.0, "label smoothing of noisy pretraining",
                                              type=float, minimum=0.0, below=1.0, cli_only=STUDY)
-    pretrain_loss: str = option("--pretrain-loss", "ce", "loss of noisy pretraining: ce (default), sce, bootstrap or "
-                                "confident (robust to label noise), or ce+dice", choices=C.LOSSES, cli_only=STUDY)
+    pretrain_loss: str = option("--pretrain-loss", PRETRAIN_LOSS, "loss of noisy pretraining (see pretrain --loss; "
+                                f"default {PRETRAIN_LOSS})", choices=C.LOSSES, cli_only=STUDY)
     class_weights: bool = option("--class-weights", False, "weight the loss by inverse class frequency, in pretraining "
                                  "and fine-tuning", cli_only=STUDY)
     tiles_with: Optional[str] = option("--tiles-with", None, "draw the K clean tiles among those whose labels contain "

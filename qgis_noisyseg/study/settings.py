@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..core.errors import UserError
+from ..spec.commands import PRETRAIN_LOSS
 from ..spec.names import MANIFEST
 
 
@@ -30,7 +31,7 @@ class TrainingSettings:
     pretrain_lr: float = 1e-3
     patience: Optional[int] = None
     pretrain_label_smoothing: float = 0.0
-    pretrain_loss: str = "ce"
+    pretrain_loss: str = PRETRAIN_LOSS
     device: str = "auto"
     min_steps: Optional[int] = None
     class_weights: bool = False

@@ -160,4 +160,9 @@ def test_encoder_lr_scale_default_and_bounds():
 
     args = parse_command_line(["finetune", "--data", "d", "--init", "none", "--out", "o"])
     assert args.encoder_lr_scale == 0.1 and args.normalization == "image" and args.photometric == 0.0
-    assert args.warmup == 0.0
+    assert args.warmup == 0.1 and args.loss == "ce"  # chosen by benchmarks/bench_quality.py
+    pretrain = parse_command_line(["pretrain", "--data", "d", "--out", "o"])
+    assert pretrain.warmup == 0.0 and pretrain.loss == "ce+dice"
+    from qgis_noisyseg.study.settings import TrainingSettings
+
+    assert TrainingSettings().pretrain_loss == "ce+dice"
