@@ -51,7 +51,8 @@ FOLDER_ENTRIES: dict[str, tuple[str, ...]] = {
     "study": ("study.json", "datasets", "pretrain", "runs", "results.csv", "report.md", "*.png"),
     "demo": ("inputs", "datasets", "runs", "analysis", "figures", "model.onnx", "prediction.*", "confidence.*",
              "disagreement.*", "report.md", "summary.json", "results.csv", "project_spec.json", "demo.qgz",
-             "demo.qgs", ".noisyseg-demo", "noisy", "full2016", "full2016_corrupted"),
+             "demo.qgs", "clean_tiles.gpkg", "clean_tiles.gpkg-*", ".noisyseg-demo", "noisy", "full2016",
+             "full2016_corrupted"),
 }
 FOLDER_NOUNS = {"dataset": "a dataset folder", "run": "a training run folder", "analysis": "an analysis folder",
                 "study": "a study folder", "demo": "a demo folder"}

@@ -55,6 +55,16 @@ def test_quick_demo_writes_every_output(demo):
         assert float(printed[f"test_miou_{key}"]) == pytest.approx(value, abs=1e-4)
 
 
+def test_every_entry_of_the_demo_folder_is_one_the_demo_may_replace(demo):
+    """So that a second `make demo` into the same folder replaces the first (it refused
+    clean_tiles.gpkg as the operator's file)."""
+    from qgis_noisyseg.core.outputs import foreign_entries
+
+    out, _ = demo
+    assert (out / "clean_tiles.gpkg").is_file()
+    assert foreign_entries(out, "demo") == []
+
+
 def test_report_has_the_table_and_the_headline(demo):
     out, _ = demo
     report = (out / "report.md").read_text(encoding="utf-8")
