@@ -72,11 +72,13 @@ def shoot(dock, name: str, tmp_path: Path) -> None:
         QCoreApplication.processEvents()
     dock.fit_page()
     QCoreApplication.processEvents()
-    dock.resize(MIN_WIDTH, dock.widget().widget().sizeHint().height() + 30)
-    for _ in range(3):
-        QCoreApplication.processEvents()
-    dock.fit_page()
-    QCoreApplication.processEvents()
+    for _ in range(2):  # fitting the page changes the panel's height: fit again at the new height
+        dock.resize(MIN_WIDTH, dock.widget().widget().sizeHint().height() + 30)
+        for _ in range(3):
+            QCoreApplication.processEvents()
+        dock.fit_page()
+        for _ in range(3):  # the layout requests travel up one parent per round
+            QCoreApplication.processEvents()
     save_screenshot(dock, name, tmp_path)
     dock.hide()
 
