@@ -4,7 +4,7 @@
 <context>
     <name>NoisySeg</name>
     <message>
-        <location filename="../processing/algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>The filter of layer “{}” is ignored: the backend reads the whole file</source>
         <translation>レイヤ「{}」のフィルタは無視されます：バックエンドはファイル全体を読み込みます</translation>
     </message>
@@ -473,7 +473,7 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>Web・メモリレイヤを描画する範囲</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>Ground resolution to render a web or memory layer at (map units of the extent&apos;s CRS per pixel)</source>
         <translation>Web・メモリレイヤを描画する地上解像度（範囲のCRSの地図単位/ピクセル）</translation>
     </message>
@@ -488,22 +488,22 @@ Existing output files are replaced. Needs no torch: onnxruntime only.</source>
         <translation>ポリゴン（GeoPackage）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>Layer “{}” is not a file: give the extent to render it over</source>
         <translation>レイヤ「{}」はファイルではありません：描画する範囲を指定してください</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>Rendering needs a projected CRS (metres); set the extent in one</source>
         <translation>描画には投影座標系（メートル）が必要です。範囲を投影座標系で指定してください</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>Rendering “{}” at {} units per pixel (RGB 8-bit; its licence is yours to respect)</source>
         <translation>「{}」を1ピクセル{}単位で描画しています（RGB 8ビット。ライセンスの遵守は利用者の責任です）</translation>
     </message>
     <message>
-        <location filename="../processing/vector_algorithms.py"/>
+        <location filename="../processing/layer_parameters.py"/>
         <source>Rendered {} × {} pixels into {}</source>
         <translation>{} × {} ピクセルを {} に描画しました</translation>
     </message>

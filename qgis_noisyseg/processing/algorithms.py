@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from qgis.core import (QgsMapLayer, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+from qgis.core import (QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingFeedback, QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputFile,
                        QgsProcessingOutputNumber, QgsProcessingOutputRasterLayer, QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterExtent, QgsProcessingParameterFile,
@@ -19,10 +19,11 @@ from qgis.core import (QgsMapLayer, QgsProcessingAlgorithm, QgsProcessingContext
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 from qgis.PyQt.QtGui import QIcon
 
-from ..bridge.layers import NotAFileLayer, backend_path
 from ..spec.commands import ExportOptions, FinetuneOptions, PredictOptions, PretrainOptions
 from ..spec.fields import option_named
 from ..spec.results import ExportResult, TrainingResult
+from .layer_parameters import (add_aoi_parameter, add_imagery_parameters, add_vectorize_parameters, aoi_arguments,
+                               imagery_path, is_file_layer, layer_path, vectorize_arguments)
 from .parameters import INTEGER, check, parameter
 from .runner import run_backend, tr
 
@@ -171,18 +172,6 @@ class BackendAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(parameter)
 
 
-def layer_path(layer: QgsMapLayer, feedback) -> str:
-    """The file the backend reads for ``layer`` (see bridge.layers.backend_path)."""
-    try:
-        path, filtered = backend_path(layer)
-    except NotAFileLayer as exc:
-        raise QgsProcessingException(str(exc)) from exc
-    if filtered:
-        feedback.pushWarning(tr("The filter of layer “{}” is ignored: the backend reads the whole file")
-                             .format(layer.name()))
-    return path
-
-
 class ExportAlgorithm(BackendAlgorithm):
     command = "export"
     spec = ExportOptions
@@ -206,13 +195,11 @@ class ExportAlgorithm(BackendAlgorithm):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputNumber("TILES", tr("Tiles written")))
         self.addOutput(QgsProcessingOutputFile("MANIFEST", tr("Manifest")))
-        from .vector_algorithms import add_imagery_parameters
 
         self.add(QgsProcessingParameterExtent("EXTENT", tr("Extent to render a web or memory layer over"), optional=True))
         add_imagery_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
-        from .vector_algorithms import imagery_path
 
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
         arguments = ["--image", imagery_path(self, parameters, context, feedback, image)]
@@ -352,12 +339,10 @@ class PredictAlgorithm(BackendAlgorithm):
                      "probabilities", "disagreement_out", "out", "force"):
             self.add_option(dest)
         self.addOutput(QgsProcessingOutputRasterLayer("DISAGREEMENT", tr("Disagreement")))
-        from .vector_algorithms import add_aoi_parameter, add_imagery_parameters, add_vectorize_parameters
 
         add_imagery_parameters(self), add_aoi_parameter(self), add_vectorize_parameters(self)
 
     def extra_arguments(self, parameters, context, feedback) -> list[str]:
-        from .vector_algorithms import aoi_arguments, imagery_path, is_file_layer, vectorize_arguments
 
         image = self.parameterAsRasterLayer(parameters, "INPUT", context)
         arguments = ["--image", imagery_path(self, parameters, context, feedback, image), "--overwrite"]
@@ -385,18 +370,22 @@ class PredictAlgorithm(BackendAlgorithm):
         return results
 
 
-class DefaultStyleLoader(QgsProcessingLayerPostProcessorInterface):
-    """Gives a loaded output its ``.qml`` (class names and colours, the confidence ramp):
-    Processing loads result layers without their default style. The context holds only a C++
-    pointer, so ``create`` keeps each loader alive here (a few bytes per loaded output)."""
+class KeptPostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """A layer post-processor that outlives the algorithm: the context holds only a C++ pointer,
+    so ``create`` keeps each one alive here (a few bytes per loaded output)."""
 
     _alive: list = []
 
     @classmethod
-    def create(cls) -> "DefaultStyleLoader":
-        loader = cls()
-        cls._alive.append(loader)
-        return loader
+    def create(cls):
+        processor = cls()
+        KeptPostProcessor._alive.append(processor)
+        return processor
+
+
+class DefaultStyleLoader(KeptPostProcessor):
+    """Gives a loaded output its ``.qml`` (class names and colours, the confidence ramp):
+    Processing loads result layers without their default style."""
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS's name)
         message, loaded = layer.loadDefaultStyle()

@@ -9,16 +9,16 @@ its CRS), in rank order, with the scores the command reports, so that they open 
 from __future__ import annotations
 
 from qgis.core import (QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol, QgsProcessing, QgsProcessingException,
-                       QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputNumber,
-                       QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer, QgsVectorLayer, QgsWkbTypes)
+                       QgsProcessingOutputNumber, QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer,
+                       QgsVectorLayer, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ..gui.annotation import AnnotationError, dataset_crs, open_dataset, tile_polygon
 from ..spec.commands import SuggestOptions
 from ..spec.results import SuggestResult
-from .algorithms import BackendAlgorithm
+from .algorithms import BackendAlgorithm, KeptPostProcessor
 from .runner import tr
-from .vector_algorithms import aoi_arguments
+from .layer_parameters import aoi_arguments
 
 # The suggested tiles layer: one feature per suggested tile, best first.
 FIELDS = (("rank", "integer"), ("tile_id", "string"), ("split", "string"), ("score", "double(0,0)"),
@@ -83,17 +83,8 @@ class SuggestAlgorithm(BackendAlgorithm):
         return {"OUTPUT": destination, "SCORES": result.file, "TILES_SCORED": result.tiles_scored}
 
 
-class OutlineStyle(QgsProcessingLayerPostProcessorInterface):
-    """Draws the suggested tiles as outlines, so that the imagery under them stays visible. Kept
-    alive here, as the context holds only a C++ pointer (see algorithms.DefaultStyleLoader)."""
-
-    _alive: list = []
-
-    @classmethod
-    def create(cls) -> "OutlineStyle":
-        styler = cls()
-        cls._alive.append(styler)
-        return styler
+class OutlineStyle(KeptPostProcessor):
+    """Draws the suggested tiles as outlines, so that the imagery under them stays visible."""
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802 (QGIS's name)
         symbol = QgsFillSymbol.createSimple({"style": "no", "outline_color": "#e31a1c", "outline_width": "0.6"})

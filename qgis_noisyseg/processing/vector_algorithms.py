@@ -1,89 +1,17 @@
-"""Processing: vector results (vectorize, compare-map), an area of interest, and any raster
-layer as imagery (a layer that is not a file is rendered into a GeoTIFF first, see
-gui/render_layer.py)."""
+"""Processing: vector results (vectorize, compare-map); their layer parameters are in
+layer_parameters.py."""
 
 from __future__ import annotations
 
 from qgis.core import (QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterVectorDestination, QgsProcessingParameterVectorLayer,
-                       QgsProcessingUtils, QgsRasterBlockFeedback)
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterVectorDestination,
+                       QgsProcessingParameterVectorLayer)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..gui.aoi_layer import aoi_source
 from ..spec.commands import CompareMapOptions, VectorizeOptions
-from ..gui.layers import NotAFileLayer
-from ..gui.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
-from .algorithms import BackendAlgorithm, layer_path
+from .algorithms import BackendAlgorithm
+from .layer_parameters import add_aoi_parameter, aoi_arguments, layer_path
 from .runner import tr
-
-DOUBLE = QgsProcessingParameterNumber.Type.Double
-
-
-def add_imagery_parameters(algorithm: BackendAlgorithm) -> None:
-    """The ground resolution at which a layer that is not a file is rendered."""
-    algorithm.add_number("RENDER_RESOLUTION", tr("Ground resolution to render a web or memory layer at "
-                                                 "(map units of the extent's CRS per pixel)"),
-                         kind=DOUBLE, optional=True, minimum=0.0)
-
-
-def add_aoi_parameter(algorithm: BackendAlgorithm) -> None:
-    algorithm.add(QgsProcessingParameterVectorLayer(
-        "AOI", tr("Area of interest (polygons, any CRS): only tiles that meet it, nodata outside"),
-        [QgsProcessing.SourceType.TypeVectorPolygon], optional=True))
-
-
-def add_vectorize_parameters(algorithm: BackendAlgorithm) -> None:
-    algorithm.add(QgsProcessingParameterVectorDestination(
-        "VECTOR", tr("Polygons (GeoPackage)"), QgsProcessing.SourceType.TypeVectorPolygon, optional=True,
-        createByDefault=False))
-
-
-def imagery_path(algorithm: BackendAlgorithm, parameters, context, feedback, image, extent_name: str = "EXTENT") -> str:
-    """The file the backend reads for ``image``: its own file, or a GeoTIFF rendered from it
-    over the extent at RENDER_RESOLUTION (with progress and cancel)."""
-    if is_file_layer(image):
-        return layer_path(image, feedback)
-    if not parameters.get(extent_name):
-        raise QgsProcessingException(tr("Layer “{}” is not a file: give the extent to render it over")
-                                     .format(image.name()))
-    crs = algorithm.parameterAsExtentCrs(parameters, extent_name, context)
-    if not crs.isValid() or crs.isGeographic():
-        crs = context.project().crs() if context.project() is not None else crs
-    if not crs.isValid() or crs.isGeographic():
-        raise QgsProcessingException(tr("Rendering needs a projected CRS (metres); set the extent in one"))
-    extent = extent_in(image, algorithm.parameterAsExtent(parameters, extent_name, context, crs), crs, crs)
-    crs, extent = ground_crs(crs, extent)
-    resolution = algorithm.parameterAsDouble(parameters, "RENDER_RESOLUTION", context) \
-        if parameters.get("RENDER_RESOLUTION") not in (None, "") else 0.0
-    target = QgsProcessingUtils.generateTempFilename("rendered.tif")
-    feedback.pushInfo(tr("Rendering “{}” at {} units per pixel (RGB 8-bit; its licence is yours to respect)")
-                      .format(image.name(), resolution))
-    block_feedback = QgsRasterBlockFeedback()
-    block_feedback.progressChanged.connect(feedback.setProgress)
-    feedback.canceled.connect(block_feedback.cancel)
-    try:
-        result = render_layer(image, target, extent, crs, resolution, block_feedback, context.transformContext())
-    except RenderError as exc:
-        raise QgsProcessingException(str(exc)) from exc
-    feedback.pushInfo(tr("Rendered {} × {} pixels into {}").format(result["width"], result["height"], target))
-    return target
-
-
-def aoi_arguments(algorithm: BackendAlgorithm, parameters, context, feedback) -> list[str]:
-    aoi = algorithm.parameterAsVectorLayer(parameters, "AOI", context)
-    if aoi is None:
-        return []
-    try:
-        return ["--aoi", aoi_source(aoi, context.transformContext())]
-    except NotAFileLayer as exc:
-        raise QgsProcessingException(str(exc)) from exc
-
-
-def vectorize_arguments(algorithm: BackendAlgorithm, parameters, context) -> list[str]:
-    if not parameters.get("VECTOR"):
-        return []
-    return ["--vectorize", algorithm.parameterAsOutputLayer(parameters, "VECTOR", context)]
 
 
 class VectorizeAlgorithm(BackendAlgorithm):

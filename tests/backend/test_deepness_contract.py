@@ -153,8 +153,15 @@ def test_deepness_preprocessing_reproduces_our_argmax_on_uint16_imagery(models):
     mean, std = json.loads(props["standardization_mean"]), json.loads(props["standardization_std"])
     (deepness,) = session.run(None, {"image": deepness_input(tiles, mean, std)})
 
-    ours = OnnxSegmenter(models["old"], device="cpu").predict_batch(tiles.astype(np.float32)).argmax(axis=1)
-    assert np.mean(deepness.argmax(axis=1) == ours) == 1.0  # every one of the 172 032 pixels
+    logits = OnnxSegmenter(models["old"], device="cpu").predict_batch(tiles.astype(np.float32))
+    ours = logits.argmax(axis=1)
+    differ = deepness.argmax(axis=1) != ours
+    # Deepness divides by 255 before standardising, so its inputs differ from ours by float
+    # rounding (~1e-7): a pixel may flip only where our two best classes tie to that precision.
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    margin = top2[:, 1] - top2[:, 0]
+    assert np.all(margin[differ] < 1e-4), margin[differ]
+    assert differ.sum() <= 3, differ.sum()  # of the 172 032 pixels
     shares = np.bincount(ours.ravel(), minlength=7) / ours.size
     assert np.count_nonzero(shares > 0.02) >= 4  # a real model: several classes, not one everywhere
 

@@ -61,7 +61,7 @@ def test_export_writes_a_dataset(provider, tmp_path):
 
 
 def test_export_reads_a_geopackage_layer_as_file_colon_layer(provider, tmp_path):
-    from qgis_noisyseg.processing.algorithms import layer_path
+    from qgis_noisyseg.processing.layer_parameters import layer_path
 
     gpkg = tmp_path / "labels.gpkg"
     processing.run("native:savefeatures", {"INPUT": str(DENMARK / "marker_small_c31bc47.shp"),
