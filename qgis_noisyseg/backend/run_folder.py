@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
 from ..core.atomic import atomic_file, write_json
-from ..core.outputs import OutputPlan, is_temporary
+from ..core.markers import is_temporary
+from ..core.outputs import OutputPlan
 from .checkpoint import save_checkpoint
 
 BEST = "model.pt"

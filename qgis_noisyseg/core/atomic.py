@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from .errors import UserError
-from .outputs import TMP_INFIX, folder_kind, foreign_entries, write_marker
+from .markers import MARKER, TMP_INFIX, folder_kind, foreign_entries, output_marker
 
 
 def _current_umask() -> int:
@@ -111,3 +111,9 @@ def _default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_marker(folder: Path, kind: str, complete: bool = True) -> None:
+    """The marker: ``complete`` is False while an in-place folder is being written, so a folder
+    that a killed command left behind is recognised as unfinished."""
+    write_json(folder / MARKER, output_marker(kind, complete))

@@ -24,7 +24,8 @@ from rasterio.windows import Window
 
 from ..core.atomic import atomic_file
 from ..core.errors import UserError
-from ..core.outputs import GEOTIFF_TAG, TMP_INFIX
+from ..core.markers import TMP_INFIX
+from ..core.outputs import GEOTIFF_TAG
 from ..core.progress import Reporter
 from .grid import extent_window
 from .model import OnnxSegmenter

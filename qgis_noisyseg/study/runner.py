@@ -77,7 +77,8 @@ class Study:
     def _prepare(self, settings: dict, overwrite: bool, command: Optional[Sequence[str]]) -> None:
         """Checks the folder: a study of the same kind and settings is resumed, another one is
         replaced only with --overwrite (see core.outputs), anything else is refused."""
-        from ..core.outputs import foreign_entries, plan_outputs
+        from ..core.markers import foreign_entries
+        from ..core.outputs import plan_outputs
 
         study_file = self.root / STUDY_FILE
         resume = False

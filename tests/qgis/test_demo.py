@@ -58,7 +58,7 @@ def test_quick_demo_writes_every_output(demo):
 def test_every_entry_of_the_demo_folder_is_one_the_demo_may_replace(demo):
     """So that a second `make demo` into the same folder replaces the first (it refused
     clean_tiles.gpkg as the operator's file)."""
-    from qgis_noisyseg.core.outputs import foreign_entries
+    from qgis_noisyseg.core.markers import foreign_entries
 
     out, _ = demo
     assert (out / "clean_tiles.gpkg").is_file()
