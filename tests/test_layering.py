@@ -3,8 +3,9 @@
 - ``spec/`` uses the standard library only;
 - ``bridge/`` uses ``spec/`` (and QGIS);
 - ``gui/``, ``processing/`` and the plugin import only ``spec/``, ``bridge/`` and ``core.classes``
-  (besides themselves), plus ``core.check_tiles``, ``core.metrics`` and ``core.dataset`` (numpy
-  only at import time: drawing check tiles, the bootstrap of their scores, the dataset's manifest),
+  (besides themselves; ``gui/`` and ``processing/`` not each other), plus ``core.check_tiles``,
+  ``core.metrics``, ``core.dataset`` and ``core.errors`` (numpy only at import time: drawing check
+  tiles, the bootstrap of their scores, the dataset's manifest and its one-line errors),
   so nothing the QGIS side loads can reach torch, rasterio or the backend;
 - the backend never imports the QGIS side (bridge.process, standard library only, excepted).
 
@@ -24,7 +25,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "qgis_noisyseg"
 QGIS_SIDE = ("qgis_noisyseg.gui", "qgis_noisyseg.processing", "qgis_noisyseg.plugin", "qgis_noisyseg.translation")
 # The core modules the QGIS side may use: the standard library and numpy only (numpy ships with QGIS).
 CORE_FOR_QGIS = ("qgis_noisyseg.core.classes", "qgis_noisyseg.core.check_tiles", "qgis_noisyseg.core.metrics",
-                 "qgis_noisyseg.core.dataset")
+                 "qgis_noisyseg.core.dataset", "qgis_noisyseg.core.errors")
 QGIS_SIDE_MAY_IMPORT = ("qgis_noisyseg.spec", "qgis_noisyseg.bridge", *CORE_FOR_QGIS, *QGIS_SIDE)
 BACKEND_SIDE = ("qgis_noisyseg.backend", "qgis_noisyseg.commands", "qgis_noisyseg.core", "qgis_noisyseg.inference",
                 "qgis_noisyseg.study", "qgis_noisyseg.demo", "qgis_noisyseg.cli")
@@ -88,6 +89,18 @@ FILES = sorted(PACKAGE.rglob("*.py"))
                          ids=lambda p: module_name(p))
 def test_the_qgis_side_imports_only_spec_bridge_and_core_classes(path):
     wrong = sorted(m for m in project_imports(path) if m != "qgis_noisyseg" and not within(m, QGIS_SIDE_MAY_IMPORT))
+    assert wrong == [], f"{module_name(path)} imports {wrong}"
+
+
+@pytest.mark.parametrize("path", [p for p in FILES
+                                  if within(module_name(p), ("qgis_noisyseg.gui", "qgis_noisyseg.processing"))],
+                         ids=lambda p: module_name(p))
+def test_gui_and_processing_do_not_import_each_other(path):
+    """What both need of QGIS (a layer's file, rendering a layer, writing an AOI, a tile's
+    polygon) is in bridge/; only the plugin, which starts both, imports the two."""
+    own = "qgis_noisyseg.gui" if within(module_name(path), ("qgis_noisyseg.gui",)) else "qgis_noisyseg.processing"
+    other = {"qgis_noisyseg.gui": "qgis_noisyseg.processing", "qgis_noisyseg.processing": "qgis_noisyseg.gui"}[own]
+    wrong = sorted(m for m in project_imports(path) if within(m, (other,)))
     assert wrong == [], f"{module_name(path)} imports {wrong}"
 
 

@@ -1,10 +1,10 @@
-"""The file the backend reads for a QGIS map layer."""
+"""The file the backend reads for a QGIS map layer, and a dataset tile's polygon."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsMapLayer, QgsProviderRegistry, QgsVectorLayer
+from qgis.core import QgsGeometry, QgsMapLayer, QgsPointXY, QgsProviderRegistry, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
 
@@ -26,3 +26,12 @@ def backend_path(layer: QgsMapLayer) -> tuple[str, bool]:
                                "Shapefile or GeoTIFF first").format(layer.name()))
     layer_name = parts.get("layerName") if isinstance(layer, QgsVectorLayer) else None
     return (f"{path}:{layer_name}" if layer_name else path), bool(parts.get("subset"))
+
+
+def tile_polygon(tile: dict) -> QgsGeometry:
+    """The tile's footprint in the dataset's CRS, from its affine transform and window size."""
+    a, b, c, d, e, f = tile["transform"]
+    width, height = tile["window"]["width"], tile["window"]["height"]
+    corners = [(0, 0), (width, 0), (width, height), (0, height), (0, 0)]
+    return QgsGeometry.fromPolygonXY([[QgsPointXY(a * col + b * row + c, d * col + e * row + f)
+                                       for col, row in corners]])

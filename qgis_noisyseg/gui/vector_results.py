@@ -19,9 +19,9 @@ from qgis.PyQt.QtWidgets import (QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLa
                                  QVBoxLayout, QWidget)
 
 from ..spec.commands import CompareMapOptions, PredictOptions, command_argv
-from .aoi_layer import aoi_source
+from ..bridge.aoi_layer import aoi_source
 from .layers import NotAFileLayer, add_vector, backend_path
-from .render_layer import RenderTask, ground_crs, is_file_layer
+from ..bridge.render_layer import RenderTask, ground_crs, is_file_layer
 from .runner import Step
 from .steps.base import WrappedCheckBox
 

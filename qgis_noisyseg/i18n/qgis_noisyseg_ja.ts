@@ -2108,47 +2108,47 @@ trained</source>
 <context>
     <name>NoisySegRender</name>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Give the ground resolution to render the layer at (map units per pixel)</source>
         <translation>レイヤを描画する地上解像度を指定してください（地図単位/ピクセル）</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Give the extent to render the layer over</source>
         <translation>レイヤを描画する範囲を指定してください</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Rendering {} × {} pixels is too large; choose a smaller extent or a coarser resolution</source>
         <translation>{} × {} ピクセルの描画は大きすぎます。範囲を小さくするか解像度を粗くしてください</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Layer “{}” has no data provider to render</source>
         <translation>レイヤ「{}」には描画できるデータプロバイダがありません</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Layer “{}” cannot be rendered (its provider does not fit QGIS's raster pipe)</source>
         <translation>レイヤ「{}」は描画できません（プロバイダがQGISのラスタパイプに合いません）</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Rendering “{}” was cancelled</source>
         <translation>「{}」の描画はキャンセルされました</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Rendering “{}” failed ({}); check the layer draws on the map over that extent</source>
         <translation>「{}」の描画に失敗しました（{}）。その範囲で地図上にレイヤが表示されるか確認してください</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Rendering {}</source>
         <translation>{} を描画中</translation>
     </message>
     <message>
-        <location filename="../gui/render_layer.py"/>
+        <location filename="../bridge/render_layer.py"/>
         <source>Rendering was cancelled</source>
         <translation>描画はキャンセルされました</translation>
     </message>
@@ -2304,12 +2304,12 @@ trained</source>
         <translation>{w} × {h} ピクセルを描画しました。画像は {path} になりました</translation>
     </message>
     <message>
-        <location filename="../gui/aoi_layer.py"/>
+        <location filename="../bridge/aoi_layer.py"/>
         <source>Layer “{}” has no polygons to use as the area of interest</source>
         <translation>レイヤー「{}」には対象範囲として使えるポリゴンがありません</translation>
     </message>
     <message>
-        <location filename="../gui/aoi_layer.py"/>
+        <location filename="../bridge/aoi_layer.py"/>
         <source>Layer “{}” could not be written for the backend: {}</source>
         <translation>レイヤー「{}」をバックエンド用に書き出せませんでした: {}</translation>
     </message>

@@ -1,6 +1,6 @@
 """Processing parameters and arguments for layers: a layer as the file the backend reads, any
 raster layer as imagery (a layer that is not a file is rendered into a GeoTIFF first, see
-gui/render_layer.py), an area of interest, and vector outputs. Used by the algorithms of
+bridge/render_layer.py), an area of interest, and vector outputs. Used by the algorithms of
 algorithms.py, vector_algorithms.py and suggest_algorithm.py (their BackendAlgorithm, whose
 ``add`` and ``add_number`` these call); imports none of them."""
 
@@ -11,8 +11,8 @@ from qgis.core import (QgsMapLayer, QgsProcessing, QgsProcessingAlgorithm, QgsPr
                        QgsProcessingParameterVectorLayer, QgsProcessingUtils, QgsRasterBlockFeedback)
 
 from ..bridge.layers import NotAFileLayer, backend_path
-from ..gui.aoi_layer import aoi_source
-from ..gui.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
+from ..bridge.aoi_layer import aoi_source
+from ..bridge.render_layer import RenderError, extent_in, ground_crs, is_file_layer, render_layer
 from .runner import tr
 
 __all__ = ["add_aoi_parameter", "add_imagery_parameters", "add_vectorize_parameters", "aoi_arguments",

@@ -8,12 +8,14 @@ its CRS), in rank order, with the scores the command reports, so that they open 
 
 from __future__ import annotations
 
-from qgis.core import (QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol, QgsProcessing, QgsProcessingException,
-                       QgsProcessingOutputNumber, QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer,
+from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol,
+                       QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer,
                        QgsVectorLayer, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..gui.annotation import AnnotationError, dataset_crs, open_dataset, tile_polygon
+from ..bridge.layers import tile_polygon
+from ..core.dataset import Dataset
+from ..core.errors import UserError
 from ..spec.commands import SuggestOptions
 from ..spec.results import SuggestResult
 from .algorithms import BackendAlgorithm, KeptPostProcessor
@@ -61,12 +63,13 @@ class SuggestAlgorithm(BackendAlgorithm):
     def results(self, outputs: dict, parameters, context) -> dict:
         result = SuggestResult.from_outputs(outputs)
         try:
-            dataset = open_dataset(self.parameterAsFile(parameters, "DATA", context))
+            dataset = Dataset(self.parameterAsFile(parameters, "DATA", context), require=())
             tiles = {tile["id"]: tile for tile in dataset.tiles}
-        except AnnotationError as exc:
+        except UserError as exc:
             raise QgsProcessingException(str(exc)) from exc
         sink, destination = self.parameterAsSink(parameters, "OUTPUT", context, suggestion_fields(),
-                                                 QgsWkbTypes.Type.Polygon, dataset_crs(dataset))
+                                                 QgsWkbTypes.Type.Polygon,
+                                                 QgsCoordinateReferenceSystem.fromWkt(dataset.manifest["crs_wkt"]))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
         for rank, suggestion in enumerate(result.suggestions, start=1):

@@ -17,7 +17,7 @@ from qgis.core import (QgsCategorizedSymbolRenderer, QgsCoordinateReferenceSyste
                        QgsRasterBlockFeedback, QgsRasterLayer, QgsRectangle, QgsVectorLayer)
 from rasterio.warp import transform_geom
 
-from qgis_noisyseg.gui.render_layer import RenderError, is_file_layer, render_layer
+from qgis_noisyseg.bridge.render_layer import RenderError, is_file_layer, render_layer
 from tests.conftest import DENMARK
 from tests.inference.inference_helpers import conv_model, metadata
 from tests.qgis.xyz_tiles import make_tiles, xyz_uri
@@ -123,7 +123,7 @@ def test_processing_exports_and_predicts_an_xyz_layer_with_aoi_and_polygons(prov
 
 
 def test_web_mercator_becomes_the_local_utm_zone(qgis_app):
-    from qgis_noisyseg.gui.render_layer import ground_crs
+    from qgis_noisyseg.bridge.render_layer import ground_crs
 
     extent = denmark_extent()
     mercator = QgsCoordinateReferenceSystem("EPSG:3857")

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Mapping
 
 from osgeo import gdal, ogr, osr
-from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureRequest, QgsGeometry, QgsPointXY, \
-    QgsVectorLayer, QgsWkbTypes
+from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureRequest, QgsVectorLayer, QgsWkbTypes
 
+from ...bridge.layers import tile_polygon
 from ...core.dataset import Dataset
 from ...spec.names import CLASS_FIELD, CLEAN_LAYER, DONE_FIELD, SCORE_FIELD, SPLIT_FIELD, TILE_ID_FIELD, TILES_LAYER
 from .base import (CHECK, AnnotationError, AnnotationPackage, PathLike, _edit_step, _python, _tile_fids, dataset_classes,
@@ -26,15 +26,6 @@ from .style import has_class_style, style_clean_layer, style_tiles_layer
 CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
 TILES_FIELDS = {TILE_ID_FIELD: ogr.OFTString, SPLIT_FIELD: ogr.OFTString, DONE_FIELD: ogr.OFTInteger,
                 SCORE_FIELD: ogr.OFTReal}
-
-
-def tile_polygon(tile: dict) -> QgsGeometry:
-    """The tile's footprint in the dataset's CRS, from its affine transform and window size."""
-    a, b, c, d, e, f = tile["transform"]
-    width, height = tile["window"]["width"], tile["window"]["height"]
-    corners = [(0, 0), (width, 0), (width, height), (0, height), (0, 0)]
-    return QgsGeometry.fromPolygonXY([[QgsPointXY(a * col + b * row + c, d * col + e * row + f)
-                                       for col, row in corners]])
 
 
 def create_annotation_package(gpkg_path: PathLike, dataset_dir: PathLike) -> AnnotationPackage:
