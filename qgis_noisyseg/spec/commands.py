@@ -41,6 +41,13 @@ LOSS_HELP = ("ce: cross-entropy; ce+dice adds the Dice loss, which weighs each c
 LOSS_LABEL = QT_TRANSLATE_NOOP("NoisySeg", "Loss (sce, bootstrap and confident are robust to noisy labels)")
 
 
+def _warmup(default: float):
+    """``--warmup``: pretrain and finetune differ in its default only (chosen by bench-quality)."""
+    return option("--warmup", default, "with --schedule cosine: the fraction of steps over which the learning rate "
+                  f"rises linearly before the cosine decay (default {default:g})", type=float, minimum=0.0, below=1.0,
+                  label=QT_TRANSLATE_NOOP("NoisySeg", "Warm-up fraction of the steps"), advanced=True)
+
+
 # Shared groups -----------------------------------------------------------------------------
 
 @dataclass(kw_only=True)
@@ -88,9 +95,7 @@ class TrainingGroup(TrainingDeviceGroup, RunOutputGroup):
                                  label=QT_TRANSLATE_NOOP("NoisySeg", "Weight decay"), advanced=True)
     schedule: str = option("--schedule", "cosine", "learning-rate schedule per step", choices=C.SCHEDULES,
                            label=QT_TRANSLATE_NOOP("NoisySeg", "Learning-rate schedule"), advanced=True)
-    warmup: float = option("--warmup", WARMUP, "with --schedule cosine: the fraction of steps over which the learning "
-                           "rate rises linearly before the cosine decay", type=float, minimum=0.0, below=1.0,
-                           label=QT_TRANSLATE_NOOP("NoisySeg", "Warm-up fraction of the steps"), advanced=True)
+    warmup: float = _warmup(WARMUP)
     normalization: str = option("--normalization", NORMALIZATION, "image: every image is standardised by its own band "
                                 "mean and std (nodata excluded): the training tiles by their dataset's, an image to "
                                 "predict by its own, so that another flight or date needs no new model; dataset: every "
@@ -227,10 +232,7 @@ class FinetuneOptions(EncoderWeightsGroup, TrainingGroup):
     transfer: str = option("--transfer", C.AUTO, "parts copied from --init; auto (default): all when the classes and "
                            "decoder are unchanged, else the encoder", choices=C.TRANSFERS,
                            label=QT_TRANSLATE_NOOP("NoisySeg", "Parts copied from the pretrained model"))
-    warmup: float = option("--warmup", FINETUNE_WARMUP, "with --schedule cosine: the fraction of steps over which the "
-                           f"learning rate rises linearly before the cosine decay (default {FINETUNE_WARMUP})", type=float,
-                           minimum=0.0, below=1.0, label=QT_TRANSLATE_NOOP("NoisySeg", "Warm-up fraction of the steps"),
-                           advanced=True)
+    warmup: float = _warmup(FINETUNE_WARMUP)
     encoder_lr_scale: float = option("--encoder-lr-scale", ENCODER_LR_SCALE, "with --init a model: the encoder learns "
                                      "at --lr times this, the decoder and head at --lr", type=float, above=0.0,
                                      maximum=1.0, advanced=True,
