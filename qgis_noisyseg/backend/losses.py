@@ -36,31 +36,32 @@ DICE_EPS = 1.0
 def segmentation_loss(name: str, logits: torch.Tensor, masks: torch.Tensor, weight: Optional[torch.Tensor] = None,
                       ignore_index: int = 255, label_smoothing: float = 0.0) -> torch.Tensor:
     """``logits`` ``[N, C, H, W]``, ``masks`` ``[N, H, W]`` int64; a scalar loss."""
-    ce = F.cross_entropy(logits, masks, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
+
+    def cross_entropy() -> torch.Tensor:  # only for the losses that use it: it costs a pass over the batch
+        return F.cross_entropy(logits, masks, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing)
+
     if name == "ce":
-        return ce
+        return cross_entropy()
     valid = masks != ignore_index
     labels = torch.where(valid, masks, torch.zeros_like(masks))
     pixel_weight = valid.float() if weight is None else weight[labels] * valid
     total = pixel_weight.sum().clamp_min(1e-12)
     log_probs = F.log_softmax(logits, dim=1)
+    if name == "ce+dice":
+        return cross_entropy() + _dice_loss(log_probs.exp(), labels, valid)
+    nll_label = -log_probs.gather(1, labels.unsqueeze(1)).squeeze(1)
     if name == "sce":
-        p_label = log_probs.gather(1, labels.unsqueeze(1)).squeeze(1).exp()
-        reverse = -REVERSE_LOG_ZERO * (1.0 - p_label)
-        return ce + (reverse * pixel_weight).sum() / total
+        reverse = -REVERSE_LOG_ZERO * (1.0 - (-nll_label).exp())
+        return cross_entropy() + (reverse * pixel_weight).sum() / total
     if name == "bootstrap":
         predicted = log_probs.detach().argmax(dim=1, keepdim=True)
-        nll_label = -log_probs.gather(1, labels.unsqueeze(1)).squeeze(1)
         nll_predicted = -log_probs.gather(1, predicted).squeeze(1)
         per_pixel = BOOTSTRAP_BETA * nll_label + (1.0 - BOOTSTRAP_BETA) * nll_predicted
         return (per_pixel * pixel_weight).sum() / total
-    if name == "ce+dice":
-        return ce + _dice_loss(log_probs.exp(), labels, valid)
-    if name == "confident":
-        nll = -log_probs.gather(1, labels.unsqueeze(1)).squeeze(1)
-        kept = pixel_weight * _most_plausible(nll.detach(), labels, valid)
-        return (nll * kept).sum() / kept.sum().clamp_min(1e-12)
-    raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
+    kept = pixel_weight * _most_plausible(nll_label.detach(), labels, valid)  # confident
+    return (nll_label * kept).sum() / kept.sum().clamp_min(1e-12)
 
 
 def _dice_loss(probs: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
