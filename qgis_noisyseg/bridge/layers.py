@@ -1,10 +1,11 @@
-"""The file the backend reads for a QGIS map layer, and a dataset tile's polygon."""
+"""The file the backend reads for a QGIS map layer, and a dataset's CRS and tile polygons."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsGeometry, QgsMapLayer, QgsPointXY, QgsProviderRegistry, QgsVectorLayer
+from qgis.core import (QgsCoordinateReferenceSystem, QgsGeometry, QgsMapLayer, QgsPointXY, QgsProviderRegistry,
+                       QgsVectorLayer)
 from qgis.PyQt.QtCore import QCoreApplication
 
 
@@ -26,6 +27,11 @@ def backend_path(layer: QgsMapLayer) -> tuple[str, bool]:
                                "Shapefile or GeoTIFF first").format(layer.name()))
     layer_name = parts.get("layerName") if isinstance(layer, QgsVectorLayer) else None
     return (f"{path}:{layer_name}" if layer_name else path), bool(parts.get("subset"))
+
+
+def dataset_crs(dataset) -> QgsCoordinateReferenceSystem:
+    """The CRS of a ``core.dataset.Dataset`` (its manifest's WKT), in which its tiles' polygons lie."""
+    return QgsCoordinateReferenceSystem.fromWkt(dataset.manifest["crs_wkt"])
 
 
 def tile_polygon(tile: dict) -> QgsGeometry:

@@ -8,12 +8,12 @@ its CRS), in rank order, with the scores the command reports, so that they open 
 
 from __future__ import annotations
 
-from qgis.core import (QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol,
+from qgis.core import (QgsFeature, QgsFeatureSink, QgsFields, QgsFillSymbol,
                        QgsProcessing, QgsProcessingException, QgsProcessingOutputNumber, QgsProcessingParameterFeatureSink, QgsSingleSymbolRenderer,
                        QgsVectorLayer, QgsWkbTypes)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
-from ..bridge.layers import tile_polygon
+from ..bridge.layers import dataset_crs, tile_polygon
 from ..core.dataset import Dataset
 from ..core.errors import UserError
 from ..spec.commands import SuggestOptions
@@ -68,8 +68,7 @@ class SuggestAlgorithm(BackendAlgorithm):
         except UserError as exc:
             raise QgsProcessingException(str(exc)) from exc
         sink, destination = self.parameterAsSink(parameters, "OUTPUT", context, suggestion_fields(),
-                                                 QgsWkbTypes.Type.Polygon,
-                                                 QgsCoordinateReferenceSystem.fromWkt(dataset.manifest["crs_wkt"]))
+                                                 QgsWkbTypes.Type.Polygon, dataset_crs(dataset))
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
         for rank, suggestion in enumerate(result.suggestions, start=1):

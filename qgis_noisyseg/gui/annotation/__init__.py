@@ -19,15 +19,16 @@ core/dataset.py, one undo step), ``schema`` (the GeoPackage's layers and the til
 importable from here.
 """
 
+from ...bridge.layers import dataset_crs, tile_polygon
 from ...spec.names import (CLASS_FIELD, CLEAN_LAYER, DONE_FIELD, IGNORE, SCORE_FIELD, SPLIT_FIELD,
                            TILE_ID_FIELD, TILES_LAYER)
-from .base import (CHECK, AnnotationError, AnnotationPackage, PathLike, dataset_classes, dataset_crs,
-                   dataset_tile, most_common_class, open_dataset, tr)
+from .base import (CHECK, AnnotationError, AnnotationPackage, PathLike, dataset_classes, dataset_tile,
+                   most_common_class, open_dataset, tr)
 from .edits import (AutoSaver, add_check_tiles, check_tile_ids, commit_edits, done_count, done_tile_ids,
                     mark_done, select_tiles, selected_tile_ids, set_scores, set_splits, tile_count, training_done_ids)
 from .prefill import prefill_tiles
 from .schema import (CLEAN_FIELDS, TILES_FIELDS, clean_layer_uri, create_annotation_package,
-                     tile_polygon, tiles_layer_uri)
+                     tiles_layer_uri)
 from .style import (CHECK_COLOUR, DONE_COLOUR, FILL_ALPHA, TODO_COLOUR, class_value_map,
                     has_class_style, label_with_class_names, style_by_class, style_clean_layer, style_tiles_layer)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Union
 
-from qgis.core import NULL, QgsCoordinateReferenceSystem, QgsFeatureRequest, QgsVectorLayer
+from qgis.core import NULL, QgsFeatureRequest, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.classes import UserError
@@ -66,10 +66,6 @@ def dataset_tile(dataset: Dataset, tile_id: str) -> dict:
         if tile["id"] == tile_id:
             return tile
     raise AnnotationError(tr("Tile {} is not in dataset {}").format(tile_id, dataset.root))
-
-
-def dataset_crs(dataset: Dataset) -> QgsCoordinateReferenceSystem:
-    return QgsCoordinateReferenceSystem.fromWkt(dataset.manifest["crs_wkt"])
 
 
 def most_common_class(dataset: Dataset) -> int:

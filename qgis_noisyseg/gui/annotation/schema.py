@@ -16,11 +16,11 @@ from typing import Mapping
 from osgeo import gdal, ogr, osr
 from qgis.core import QgsCoordinateReferenceSystem, QgsFeature, QgsFeatureRequest, QgsVectorLayer, QgsWkbTypes
 
-from ...bridge.layers import tile_polygon
+from ...bridge.layers import dataset_crs, tile_polygon
 from ...core.dataset import Dataset
 from ...spec.names import CLASS_FIELD, CLEAN_LAYER, DONE_FIELD, SCORE_FIELD, SPLIT_FIELD, TILE_ID_FIELD, TILES_LAYER
 from .base import (CHECK, AnnotationError, AnnotationPackage, PathLike, _edit_step, _python, _tile_fids, dataset_classes,
-                   dataset_crs, most_common_class, open_dataset, tr)
+                   most_common_class, open_dataset, tr)
 from .style import has_class_style, style_clean_layer, style_tiles_layer
 
 CLEAN_FIELDS = {CLASS_FIELD: ogr.OFTInteger, TILE_ID_FIELD: ogr.OFTString}
