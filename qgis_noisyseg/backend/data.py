@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 from torch.utils.data import Dataset as TorchDataset
 
-from ..core.dataset import Dataset, tiles_containing
+from ..core.dataset import Dataset, class_pixels, tiles_containing
 from ..core.errors import UserError
 
 
@@ -189,10 +189,9 @@ def class_weights(tiles: Sequence[dict], num_classes: int) -> torch.Tensor:
     """Inverse class frequency from the tiles' manifest histograms, mean 1 over present classes;
     absent classes get weight 0."""
     counts = np.zeros(num_classes, dtype=np.float64)
-    for tile in tiles:
-        for class_id, count in tile.get("class_histogram", {}).items():
-            if int(class_id) < num_classes:
-                counts[int(class_id)] += count
+    for class_id, count in class_pixels(tiles).items():
+        if class_id < num_classes:
+            counts[class_id] = count
     present = counts > 0
     weights = np.zeros(num_classes)
     weights[present] = counts[present].sum() / counts[present]
@@ -201,7 +200,7 @@ def class_weights(tiles: Sequence[dict], num_classes: int) -> torch.Tensor:
 
 
 def labelled_pixels(tiles: Sequence[dict]) -> int:
-    return sum(sum(tile.get("class_histogram", {}).values()) for tile in tiles)
+    return sum(class_pixels(tiles).values())
 
 
 def make_loader(

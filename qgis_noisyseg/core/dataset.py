@@ -129,6 +129,15 @@ class Dataset:
             raise open_failure(self.root, tile, "mask", exc) from None
 
 
+def class_pixels(tiles: list[dict]) -> dict[int, int]:
+    """Labelled pixels per class id over ``tiles`` (from their manifest histograms; ignore left out)."""
+    counts: dict[int, int] = {}
+    for tile in tiles:
+        for class_id, count in tile.get("class_histogram", {}).items():
+            counts[int(class_id)] = counts.get(int(class_id), 0) + int(count)
+    return counts
+
+
 def tiles_containing(tiles: list[dict], class_id: int) -> list[dict]:
     """The tiles whose labels have pixels of ``class_id`` (from their manifest histograms)."""
     return [t for t in tiles if t.get("class_histogram", {}).get(str(class_id), 0) > 0]

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from qgis_noisyseg.backend.data import class_weights, flip_and_turn, select_tiles
+from qgis_noisyseg.backend.data import class_weights, flip_and_turn, labelled_pixels, select_tiles
+from qgis_noisyseg.core.dataset import class_pixels
 from qgis_noisyseg.core.errors import UserError
 from qgis_noisyseg.core.metrics import confusion_matrix, f1_per_class, iou_per_class, miou, overall_accuracy, summarize
 
@@ -46,6 +47,12 @@ def test_select_tiles_containing_a_class_draws_only_tiles_that_show_it():
         select_tiles(tiles, 6, seed=0, containing=1)
     with pytest.raises(UserError, match="no train tiles with class 2"):
         select_tiles(tiles, None, seed=0, containing=2)
+
+
+def test_class_pixels_sum_the_tiles_histograms():
+    tiles = [{"class_histogram": {"0": 30, "1": 10}}, {"class_histogram": {"1": 5, "4": 2}}, {}]
+    assert class_pixels(tiles) == {0: 30, 1: 15, 4: 2}
+    assert labelled_pixels(tiles) == 47 and class_pixels([]) == {}
 
 
 def test_class_weights_are_inverse_frequency():

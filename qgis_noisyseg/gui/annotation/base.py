@@ -15,7 +15,7 @@ from qgis.core import NULL, QgsFeatureRequest, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.classes import UserError
-from ...core.dataset import Dataset, NotADataset
+from ...core.dataset import Dataset, NotADataset, class_pixels
 from ...spec.names import TILE_ID_FIELD
 
 CHECK = "check"  # the split of a check tile, as noisyseg clean reads it
@@ -70,9 +70,7 @@ def dataset_tile(dataset: Dataset, tile_id: str) -> dict:
 
 def most_common_class(dataset: Dataset) -> int:
     """The class with the most pixels in the noisy masks (0 when they hold none)."""
-    pixels: Counter = Counter()
-    for tile in dataset.tiles:
-        pixels.update({int(k): int(v) for k, v in tile.get("class_histogram", {}).items()})
+    pixels = Counter(class_pixels(dataset.tiles))
     return pixels.most_common(1)[0][0] if pixels else 0
 
 
